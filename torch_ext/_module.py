@@ -1,0 +1,106 @@
+"""The ``ThresholdedReLU`` module, with Keras-style ``get_config`` / ``from_config``."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import torch
+
+from . import _C
+from ._functional import _checked_theta, thresholded_relu
+
+# Keras layer-config keys that have no meaning for a PyTorch module.
+_IGNORED_KERAS_KEYS = frozenset(
+    {"name", "trainable", "dtype", "batch_input_shape", "batch_shape", "input_shape", "autocast"}
+)
+_KERAS_CLASS_NAMES = frozenset({"ThresholdedReLU", "ReLU"})
+
+
+class ThresholdedReLU(torch.nn.Module):
+    """Applies ``x`` where ``x > theta``, else 0, element-wise (Keras' ``ThresholdedReLU``).
+
+    Args:
+        theta: threshold, a real number >= 0 (``+inf`` allowed). Default 1.0.
+        inplace: overwrite the input instead of allocating the output. Default False.
+
+    Raises:
+        ValueError: theta is negative or NaN.
+        TypeError: theta is not a real number.
+
+    Shape: any; the output has the input's shape, dtype, device and memory layout.
+    """
+
+    __constants__ = ["theta", "inplace"]
+    theta: float
+    inplace: bool
+
+    def __init__(self, theta: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        theta = _checked_theta(theta, "ThresholdedReLU")
+        _C.check_theta("ThresholdedReLU", theta)
+        self.theta = theta
+        self.inplace = bool(inplace)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.jit.is_scripting():
+            if self.inplace:
+                torch.ops.torch_ext.thresholded_relu_(x, self.theta)
+                return x
+            return torch.ops.torch_ext.thresholded_relu(x, self.theta)
+        return thresholded_relu(x, self.theta, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"theta={self.theta}" + (", inplace=True" if self.inplace else "")
+
+    def get_config(self) -> dict[str, Any]:
+        """A Keras ``ThresholdedReLU`` layer config for this module."""
+        return {"theta": self.theta}
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "ThresholdedReLU":
+        """Builds the module from a Keras layer config.
+
+        Accepts a ``ThresholdedReLU`` config (``{"theta": 0.5, "name": ..., ...}``), the
+        ``{"class_name": ..., "config": {...}}`` envelope of a saved model, and a Keras 3
+        ``ReLU`` config that computes the same function (``threshold`` with
+        ``negative_slope=0`` and ``max_value=None``). Keys with no meaning in PyTorch (name,
+        trainable, dtype, input shapes) are ignored.
+
+        Raises:
+            ValueError: theta is missing, negative or NaN, or the config describes another
+                function (an unknown key, another class, a ReLU with a slope or a cap).
+        """
+        if not isinstance(config, Mapping):
+            raise TypeError(f"from_config: expected a dict, got {type(config).__name__}")
+        if "class_name" in config:
+            class_name = config["class_name"]
+            if class_name not in _KERAS_CLASS_NAMES:
+                raise ValueError(
+                    f"from_config: expected a ThresholdedReLU or ReLU layer, got class_name={class_name!r}"
+                )
+            inner = config.get("config")
+            if not isinstance(inner, Mapping):
+                raise ValueError("from_config: the envelope has no 'config' dict")
+            return cls._from_layer_config(dict(inner), is_relu=class_name == "ReLU")
+        return cls._from_layer_config(dict(config), is_relu="threshold" in config)
+
+    @classmethod
+    def _from_layer_config(cls, config: dict[str, Any], is_relu: bool) -> "ThresholdedReLU":
+        theta_key = "threshold" if is_relu else "theta"
+        if is_relu:
+            slope = config.pop("negative_slope", 0.0)
+            cap = config.pop("max_value", None)
+            if slope not in (0, 0.0, None) or cap is not None:
+                raise ValueError(
+                    "from_config: a Keras ReLU is a ThresholdedReLU only with negative_slope=0 "
+                    f"and max_value=None, got negative_slope={slope!r}, max_value={cap!r}"
+                )
+        if theta_key not in config:
+            raise ValueError(f"from_config: the config has no {theta_key!r}: {config!r}")
+        theta = config.pop(theta_key)
+        unknown = set(config) - _IGNORED_KERAS_KEYS
+        if unknown:
+            raise ValueError(f"from_config: unknown keys {sorted(unknown)} in the config")
+        if theta is None:
+            raise ValueError("from_config: theta must be a non-negative number, got theta=None")
+        return cls(theta)
