@@ -1,6 +1,13 @@
-"""Functional API. Eager calls go straight to the compiled operator through pybind11 (a
-fraction of the cost of ``torch.ops``); everything that must see the call as a dispatcher
-operator (torch.compile, torch.export, ``__torch_function__`` overrides) takes ``torch.ops``.
+"""Functional API.
+
+Three routes to the same result:
+- plain eager calls go straight to the compiled operator through pybind11 (a fraction of the
+  cost of ``torch.ops``);
+- under ``torch.compile`` floating-point inputs take an exact ``torch.where`` composite, which
+  Inductor fuses with its neighbours (the C++ operator would be an opaque extern call and a
+  separate pass over memory) and which needs no recompilation when theta changes;
+- everything else that must see a dispatcher operator (``torch.export``, integer inputs under
+  compile, ``__torch_function__`` overrides) calls ``torch.ops.torch_ext``.
 """
 
 from __future__ import annotations
@@ -16,20 +23,41 @@ _ops = torch.ops.torch_ext
 
 
 def _checked_theta(theta: float, caller: str) -> float:
-    if type(theta) is float:  # the common case, checked first for speed
-        return theta
-    if isinstance(theta, bool) or not isinstance(theta, numbers.Real):
-        raise TypeError(
-            f"{caller}: theta must be a real number (float or int), got theta={theta!r} "
-            f"of type {type(theta).__name__}"
+    """theta as a float, or TypeError / ValueError naming it. The C++ operator checks the
+    value again for its own callers; checking here as well keeps torch.compile traces free of
+    calls it cannot trace."""
+    if type(theta) is not float:
+        if isinstance(theta, bool) or not isinstance(theta, numbers.Real):
+            raise TypeError(
+                f"{caller}: theta must be a real number (float or int), got theta={theta!r} "
+                f"of type {type(theta).__name__}"
+            )
+        theta = float(theta)
+    if not theta >= 0:  # also catches NaN
+        raise ValueError(
+            f"{caller}: theta must be a non-negative number (+inf allowed), got theta={theta}"
         )
-    return float(theta)
+    return theta
 
 
 def _direct_call_allowed(x: torch.Tensor) -> bool:
     """Whether the pybind11 entry point may be used: only for plain eager calls, since it is
     opaque to torch.compile and bypasses ``__torch_function__``."""
     return not torch.compiler.is_compiling() and not has_torch_function_unary(x)
+
+
+def _fusable_under_compile(x: torch.Tensor) -> bool:
+    return (
+        torch.compiler.is_compiling()
+        and not torch.compiler.is_exporting()  # exported programs keep the torch_ext op
+        and x.dtype.is_floating_point
+    )
+
+
+def _below_or_at_theta(x: torch.Tensor, theta: float) -> torch.Tensor:
+    """``x <= theta`` as real numbers: float64 holds every float16/bfloat16/float32 value
+    exactly, so comparing there never rounds theta. NaN compares False (and is kept)."""
+    return x.to(torch.float64) <= theta
 
 
 def thresholded_relu(x: torch.Tensor, theta: float = 1.0, inplace: bool = False) -> torch.Tensor:
@@ -54,6 +82,8 @@ def thresholded_relu(x: torch.Tensor, theta: float = 1.0, inplace: bool = False)
     theta = _checked_theta(theta, "thresholded_relu")
     if _direct_call_allowed(x):
         return _C.thresholded_relu(x, theta)
+    if _fusable_under_compile(x):
+        return torch.where(_below_or_at_theta(x, theta), 0, x)
     return _ops.thresholded_relu(x, theta)
 
 
@@ -66,5 +96,7 @@ def thresholded_relu_(x: torch.Tensor, theta: float = 1.0) -> torch.Tensor:
     theta = _checked_theta(theta, "thresholded_relu_")
     if _direct_call_allowed(x):
         return _C.thresholded_relu_(x, theta)
+    if _fusable_under_compile(x):
+        return x.masked_fill_(_below_or_at_theta(x, theta), 0)
     _ops.thresholded_relu_(x, theta)
     return x

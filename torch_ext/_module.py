@@ -6,7 +6,6 @@ from typing import Any, Mapping
 
 import torch
 
-from . import _C
 from ._functional import _checked_theta, thresholded_relu
 
 # Keras layer-config keys that have no meaning for a PyTorch module.
@@ -36,9 +35,7 @@ class ThresholdedReLU(torch.nn.Module):
 
     def __init__(self, theta: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
-        theta = _checked_theta(theta, "ThresholdedReLU")
-        _C.check_theta("ThresholdedReLU", theta)
-        self.theta = theta
+        self.theta = _checked_theta(theta, "ThresholdedReLU")
         self.inplace = bool(inplace)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -2,8 +2,6 @@
 // this module links; these are direct entry points that skip torch.ops' Python overhead.
 #include <torch_ext/thresholded_relu.h>
 
-#include "ops/thresholded_relu.h"
-
 #include <torch/csrc/utils/pybind.h>
 
 namespace py = pybind11;
@@ -20,30 +18,6 @@ PYBIND11_MODULE(_C, m) {
       "thresholded_relu_",
       [](at::Tensor& x, double theta) { return torch_ext::thresholded_relu_(x, theta); },
       py::arg("x"), py::arg("theta") = 1.0, release_gil);
-  m.def(
-      "thresholded_relu_backward",
-      [](const at::Tensor& grad_output, const at::Tensor& result, double theta) {
-        return torch_ext::thresholded_relu_backward(grad_output, result, theta);
-      },
-      py::arg("grad_output"), py::arg("result"), py::arg("theta"), release_gil);
-  m.def(
-      "check_theta",
-      [](const std::string& op, double theta) { torch_ext::detail::check_theta(op.c_str(), theta); },
-      py::arg("op"), py::arg("theta"),
-      "Raises ValueError naming `op` unless theta is a valid threshold (>= 0, not NaN).");
-  m.def(
-      "threshold_in_dtype",
-      [](double theta, at::ScalarType dtype) -> py::object {
-        const c10::Scalar t = torch_ext::detail::threshold_in_dtype(theta, dtype);
-        if (t.isIntegral(/*includeBool=*/false)) {
-          return py::int_(t.toLong());
-        }
-        return py::float_(t.toDouble());
-      },
-      py::arg("theta"), py::arg("dtype"),
-      "The value of `dtype` to compare x against so that `x <= it` holds exactly when "
-      "x <= theta (the largest value <= theta; floor(theta) for integers).");
-
   const torch_ext::BuildInfo info = torch_ext::build_info();
   m.attr("torch_version") = info.torch_version;
   m.attr("cuda_kernels") = info.cuda_kernels;

@@ -1,0 +1,82 @@
+"""Two-rank checks of torch_ext under torch.distributed (gloo, CPU, localhost), run by
+test_distributed.py in a subprocess so that a hang is bounded by its timeout.
+
+Usage: python distributed_worker.py <port>. Exits non-zero if any check fails on any rank.
+"""
+
+import os
+import sys
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+WORLD_SIZE = 2
+
+
+def check_dtensor(rank: int) -> None:
+    from torch.distributed.tensor import DTensor, Replicate, Shard, distribute_tensor
+    from torch.distributed.device_mesh import init_device_mesh
+
+    import torch_ext
+
+    mesh = init_device_mesh("cpu", (WORLD_SIZE,))
+    torch.manual_seed(0)  # same dense tensors on both ranks
+    dense = torch.randn(6, 8, dtype=torch.float64)
+    grad = torch.randn(6, 8, dtype=torch.float64)
+    expected = torch_ext.thresholded_relu(dense, 0.3)
+    dense_grad = torch.where(dense > 0.3, grad, torch.zeros_like(grad))
+    for placement in (Shard(0), Shard(1), Replicate()):
+        x = distribute_tensor(dense, mesh, [placement]).requires_grad_()
+        y = torch_ext.thresholded_relu(x, 0.3)
+        assert isinstance(y, DTensor), type(y)
+        assert y.placements == (placement,), (placement, y.placements)  # no redistribution
+        assert torch.equal(y.full_tensor(), expected), placement
+        y.backward(distribute_tensor(grad, mesh, [placement]))
+        assert x.grad.placements == (placement,), (placement, x.grad.placements)
+        assert torch.equal(x.grad.full_tensor(), dense_grad), placement
+
+
+def check_ddp(rank: int) -> None:
+    import torch_ext
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 16), torch_ext.ThresholdedReLU(0.1),
+                                torch.nn.Linear(16, 1))
+    ddp = torch.nn.parallel.DistributedDataParallel(model)
+    opt = torch.optim.SGD(ddp.parameters(), lr=0.1)
+    torch.manual_seed(100 + rank)  # different data per rank
+    x, target = torch.randn(32, 4), torch.randn(32, 1)
+    loss = torch.nn.functional.mse_loss(ddp(x), target)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    # After a DDP step the replicas must hold identical parameters.
+    for p in model.parameters():
+        gathered = [torch.empty_like(p) for _ in range(WORLD_SIZE)]
+        dist.all_gather(gathered, p.detach())
+        assert torch.equal(gathered[0], gathered[1])
+    # ... and the averaged gradient must be the mean of the per-rank gradients.
+    torch.manual_seed(0)  # the initial weights again
+    local = torch.nn.Sequential(torch.nn.Linear(4, 16), torch_ext.ThresholdedReLU(0.1),
+                                torch.nn.Linear(16, 1))
+    torch.nn.functional.mse_loss(local(x), target).backward()
+    local_grad = local[0].weight.grad.clone()
+    dist.all_reduce(local_grad)
+    assert torch.allclose(local_grad / WORLD_SIZE, model[0].weight.grad, atol=1e-6)
+
+
+def run(rank: int, port: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=port)
+    dist.init_process_group("gloo", rank=rank, world_size=WORLD_SIZE)
+    try:
+        check_dtensor(rank)
+        check_ddp(rank)
+        dist.barrier()
+    finally:
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    mp.spawn(run, args=(sys.argv[1],), nprocs=WORLD_SIZE, join=True)
+    print("distributed checks passed")
