@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 import torch
 
-from . import _C
+from . import _C, _onnx
 from ._functional import _checked_theta, thresholded_relu
 
 # Keras layer-config keys that have no meaning for a PyTorch module.
@@ -47,7 +47,22 @@ class ThresholdedReLU(torch.nn.Module):
                 torch.ops.torch_ext.thresholded_relu_(x, self.theta)
                 return x
             return torch.ops.torch_ext.thresholded_relu(x, self.theta)
+        if torch.onnx.is_in_onnx_export():
+            return self._forward_for_onnx(x)
         return thresholded_relu(x, self.theta, self.inplace)
+
+    @torch.jit.unused
+    def _forward_for_onnx(self, x: torch.Tensor) -> torch.Tensor:
+        # torch.onnx.export: a standard ONNX ThresholdedRelu node (dynamo=True) or the operator,
+        # which the legacy exporter translates with the symbolic registered in _onnx. ONNX
+        # graphs are functional: the in-place form becomes an out-of-place op and a copy.
+        if _onnx.in_dynamo_onnx_export():
+            y = _onnx.thresholded_relu_for_export(x, self.theta)
+        else:
+            y = torch.ops.torch_ext.thresholded_relu(x, self.theta)
+        if self.inplace and not _onnx.is_legacy_graph_input(x):
+            return x.copy_(y)
+        return y
 
     def extra_repr(self) -> str:
         return f"theta={self.theta}" + (", inplace=True" if self.inplace else "")
