@@ -15,6 +15,7 @@ import torch as _torch  # loads libtorch before the operator library
 from . import _C
 from ._functional import thresholded_relu, thresholded_relu_
 from ._module import ThresholdedReLU
+from ._onnx import onnx_translation_table
 from . import _registrations  # noqa: F401  (torch.compile, vmap and distributed glue)
 
 __version__ = "0.1.0"
@@ -31,6 +32,7 @@ built_with_cuda: bool = _C.cuda_kernels
 
 __all__ = [
     "ThresholdedReLU",
+    "onnx_translation_table",
     "thresholded_relu",
     "thresholded_relu_",
     "cmake_prefix_path",

@@ -49,7 +49,9 @@ def _direct_call_allowed(x: torch.Tensor) -> bool:
 def _fusable_under_compile(x: torch.Tensor) -> bool:
     return (
         torch.compiler.is_compiling()
-        and not torch.compiler.is_exporting()  # exported programs keep the torch_ext op
+        # exported programs (torch.export, ONNX) keep the torch_ext op
+        and not torch.compiler.is_exporting()
+        and not torch.onnx.is_in_onnx_export()
         and x.dtype.is_floating_point
     )
 
@@ -98,5 +100,8 @@ def thresholded_relu_(x: torch.Tensor, theta: float = 1.0) -> torch.Tensor:
         return _C.thresholded_relu_(x, theta)
     if _fusable_under_compile(x):
         return x.masked_fill_(_below_or_at_theta(x, theta), 0)
+    if torch.onnx.is_in_onnx_export():
+        # The ONNX exporter cannot translate a mutating custom op: export its functional form.
+        return x.copy_(thresholded_relu(x, theta))
     _ops.thresholded_relu_(x, theta)
     return x

@@ -6,6 +6,7 @@ from typing import Any, Mapping
 
 import torch
 
+from . import _onnx
 from ._functional import _checked_theta, thresholded_relu
 
 # Keras layer-config keys that have no meaning for a PyTorch module.
@@ -27,6 +28,17 @@ class ThresholdedReLU(torch.nn.Module):
         TypeError: theta is not a real number.
 
     Shape: any; the output has the input's shape, dtype, device and memory layout.
+
+    Export: TorchScript (``torch.jit.script``/``trace``), ``torch.export``, and
+    ``torch.onnx.export`` (a standard ONNX ``ThresholdedRelu`` node; see ``torch_ext._onnx``).
+
+    Example::
+
+        >>> act = ThresholdedReLU(theta=0.5)
+        >>> act(torch.tensor([0.2, 0.5, 0.7]))
+        tensor([0.0000, 0.0000, 0.7000])
+        >>> ThresholdedReLU.from_config({"name": "thresholded_re_lu", "theta": 0.5})
+        ThresholdedReLU(theta=0.5)
     """
 
     __constants__ = ["theta", "inplace"]
@@ -39,19 +51,43 @@ class ThresholdedReLU(torch.nn.Module):
         self.inplace = bool(inplace)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Returns ``x`` where ``x > theta``, else 0 (``x`` itself, overwritten, if inplace)."""
         if torch.jit.is_scripting():
             if self.inplace:
                 torch.ops.torch_ext.thresholded_relu_(x, self.theta)
                 return x
             return torch.ops.torch_ext.thresholded_relu(x, self.theta)
+        if torch.onnx.is_in_onnx_export():
+            return self._forward_for_onnx(x)
         return thresholded_relu(x, self.theta, self.inplace)
 
+    @torch.jit.unused
+    def _forward_for_onnx(self, x: torch.Tensor) -> torch.Tensor:
+        # torch.onnx.export: a standard ONNX ThresholdedRelu node (dynamo=True) or the operator,
+        # which the legacy exporter translates with the symbolic registered in _onnx. ONNX
+        # graphs are functional: the in-place form becomes an out-of-place op and a copy.
+        if _onnx.in_dynamo_onnx_export():
+            y = _onnx.thresholded_relu_for_export(x, self.theta)
+        else:
+            y = torch.ops.torch_ext.thresholded_relu(x, self.theta)
+        if self.inplace and not _onnx.is_legacy_graph_input(x):
+            return x.copy_(y)
+        return y
+
     def extra_repr(self) -> str:
+        """``theta=...`` and, when set, ``inplace=True`` (shown by ``repr``)."""
         return f"theta={self.theta}" + (", inplace=True" if self.inplace else "")
 
     def get_config(self) -> dict[str, Any]:
-        """A Keras ``ThresholdedReLU`` layer config for this module."""
-        return {"theta": self.theta}
+        """A Keras ``ThresholdedReLU`` layer config for this module: ``{"theta": theta}``.
+
+        tf-keras accepts it in ``ThresholdedReLU.from_config`` (which calls
+        ``ThresholdedReLU(**config)``); Keras itself stores theta rounded to float32, this
+        config holds the exact value. The module's ``inplace`` flag has no Keras counterpart
+        and is not part of the config. Keras 3 has no ``ThresholdedReLU``: there the same
+        function is ``ReLU(threshold=theta, negative_slope=0.0, max_value=None)``.
+        """
+        return {"theta": float(self.theta)}
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "ThresholdedReLU":
@@ -66,6 +102,7 @@ class ThresholdedReLU(torch.nn.Module):
         Raises:
             ValueError: theta is missing, negative or NaN, or the config describes another
                 function (an unknown key, another class, a ReLU with a slope or a cap).
+            TypeError: the config is not a mapping, or theta is not a real number.
         """
         if not isinstance(config, Mapping):
             raise TypeError(f"from_config: expected a dict, got {type(config).__name__}")
@@ -87,7 +124,7 @@ class ThresholdedReLU(torch.nn.Module):
         if is_relu:
             slope = config.pop("negative_slope", 0.0)
             cap = config.pop("max_value", None)
-            if slope not in (0, 0.0, None) or cap is not None:
+            if isinstance(slope, bool) or not isinstance(slope, (int, float)) or slope != 0 or cap is not None:
                 raise ValueError(
                     "from_config: a Keras ReLU is a ThresholdedReLU only with negative_slope=0 "
                     f"and max_value=None, got negative_slope={slope!r}, max_value={cap!r}"

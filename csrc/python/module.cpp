@@ -2,6 +2,8 @@
 // this module links; these are direct entry points that skip torch.ops' Python overhead.
 #include <torch_ext/thresholded_relu.h>
 
+#include "ops/thresholded_relu.h"
+
 #include <torch/csrc/utils/pybind.h>
 
 namespace py = pybind11;
@@ -18,6 +20,19 @@ PYBIND11_MODULE(_C, m) {
       "thresholded_relu_",
       [](at::Tensor& x, double theta) { return torch_ext::thresholded_relu_(x, theta); },
       py::arg("x"), py::arg("theta") = 1.0, release_gil);
+  m.def(
+      "threshold_in_dtype",
+      [](double theta, at::ScalarType dtype) -> py::object {
+        const c10::Scalar t = torch_ext::detail::threshold_in_dtype(theta, dtype);
+        if (t.isIntegral(/*includeBool=*/false)) {
+          return py::int_(t.toLong());
+        }
+        return py::float_(t.toDouble());
+      },
+      py::arg("theta"), py::arg("dtype"),
+      "The value of `dtype` to compare x against so that `x <= it` holds exactly when "
+      "x <= theta: the largest value <= theta (floor(theta) for integers). Used to write "
+      "exact thresholds into exported graphs.");
   const torch_ext::BuildInfo info = torch_ext::build_info();
   m.attr("torch_version") = info.torch_version;
   m.attr("cuda_kernels") = info.cuda_kernels;

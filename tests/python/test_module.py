@@ -1,4 +1,5 @@
-"""The ThresholdedReLU module: behaviour, repr, serialization, Keras configs."""
+"""The ThresholdedReLU module: behaviour, repr, serialization, TorchScript (Keras configs:
+test_keras.py)."""
 
 import copy
 import io
@@ -74,32 +75,15 @@ def test_infinite_theta_is_allowed():
     assert torch.equal(ThresholdedReLU(math.inf)(torch.tensor([1e30, math.inf])), torch.zeros(2))
 
 
-def test_keras_config_roundtrip():
-    m = ThresholdedReLU(0.3)
-    assert m.get_config() == {"theta": 0.3}
-    assert ThresholdedReLU.from_config(m.get_config()).theta == 0.3
-
-
-def test_keras_layer_configs_are_accepted():
-    layer = {"name": "thresholded_re_lu", "trainable": True, "dtype": "float32",
-             "theta": 0.30000001192092896}
-    assert ThresholdedReLU.from_config(layer).theta == 0.30000001192092896
-    envelope = {"class_name": "ThresholdedReLU", "config": layer}
-    assert ThresholdedReLU.from_config(envelope).theta == 0.30000001192092896
-    keras3_relu = {"class_name": "ReLU", "config": {"name": "re_lu", "trainable": True,
-                   "dtype": "float32", "max_value": None, "negative_slope": 0.0, "threshold": 0.5}}
-    assert ThresholdedReLU.from_config(keras3_relu).theta == 0.5
-
-
-@pytest.mark.parametrize("config", [
-    {"name": "t"},                                            # missing theta
-    {"theta": -1.0},                                          # negative
-    {"theta": None},
-    {"theta": 0.5, "alpha": 2.0},                             # unknown key
-    {"class_name": "LeakyReLU", "config": {"alpha": 0.3}},    # another layer
-    {"class_name": "ReLU", "config": {"threshold": 0.5, "negative_slope": 0.1}},
-    {"class_name": "ReLU", "config": {"threshold": 0.5, "max_value": 6.0}},
-])
-def test_invalid_keras_configs_are_refused(config):
-    with pytest.raises(ValueError):
-        ThresholdedReLU.from_config(config)
+@pytest.mark.parametrize("inplace", [False, True])
+def test_torchscript_script_and_trace(inplace):
+    """The scripting branch calls the operator; tracing records it (no Python in the graph)."""
+    x = torch.randn(64)
+    expected = torch.where(x > 0.3, x, torch.zeros_like(x))
+    for convert in (torch.jit.script, lambda m: torch.jit.trace(m, (torch.randn(64),))):
+        m = convert(ThresholdedReLU(0.3, inplace=inplace))
+        assert "torch_ext::thresholded_relu" in str(m.graph) or "thresholded_relu" in m.code
+        y = x.clone()
+        out = m(y)
+        assert torch.equal(out, expected)
+        assert torch.equal(y, expected if inplace else x)
