@@ -33,6 +33,7 @@ from typing import Any, Callable
 import torch
 
 from . import _C
+from ._functional import _checked_theta
 
 #: The ONNX opset the translations are written for (the exporter may convert to others).
 ONNX_OPSET: int = 20
@@ -82,7 +83,7 @@ def thresholded_relu_for_export(x: torch.Tensor, theta: float) -> torch.Tensor:
     the exact ``torch.where(x <= t, 0, x)``, which exports as ``LessOrEqual`` and ``Where``.
     Only meaningful while ``torch.onnx.is_in_onnx_export()`` is true.
     """
-    _C.check_theta("thresholded_relu", float(theta))
+    theta = _checked_theta(theta, "thresholded_relu")
     if x.dtype in _NATIVE_DTYPES:
         return torch.onnx.ops.symbolic(
             "ThresholdedRelu",
@@ -128,7 +129,7 @@ def _translate_thresholded_relu(x: Any, theta: float = 1.0) -> Any:
     import onnx_ir as ir
     from onnxscript import opset20 as op
 
-    _C.check_theta("thresholded_relu", float(theta))
+    theta = _checked_theta(theta, "thresholded_relu")
     dtype = _ONNX_NAME_TO_DTYPE.get(getattr(x.dtype, "name", ""), None)
     if dtype is None:
         raise TypeError(f"thresholded_relu: cannot export an input of ONNX type {x.dtype}")
