@@ -196,6 +196,23 @@ def test_inplace_module_on_an_intermediate_keeps_its_effect():
     assert_bitwise_equal(run_ort(proto, x), reference(x * 2, 0.4))
 
 
+class InplaceFunctionalOnIntermediate(torch.nn.Module):
+    """Calls the in-place functional on an intermediate tensor."""
+
+    def forward(self, x):
+        h = x * 2
+        torch_ext.thresholded_relu_(h, 0.4)
+        return h + 1
+
+
+def test_inplace_functional_exports_with_the_table():
+    x = torch.randn(64)
+    proto = export(InplaceFunctionalOnIntermediate(), x,
+                   custom_translation_table=_onnx.onnx_translation_table())
+    assert len(threshold_nodes(proto)) == 1
+    assert_bitwise_equal(run_ort(proto, x), reference(x * 2, 0.4) + 1)
+
+
 def test_eager_forward_unchanged_outside_export():
     assert not torch.onnx.is_in_onnx_export()
     x = boundary_inputs(0.3)
