@@ -59,12 +59,41 @@ cmake_prefix_path() {
   (cd /tmp && "$PYTHON" -c "import torch, torch_ext; print(torch.utils.cmake_prefix_path + ';' + torch_ext.cmake_prefix_path)")
 }
 
-# Configures and builds an out-of-tree CMake project against the installed package.
-build_cmake_project() {  # <source dir> <build dir>
-  cmake -S "$1" -B "$2" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_PREFIX_PATH="$(cmake_prefix_path)" >"$2.configure.log" 2>&1 \
-    || { cat "$2.configure.log"; return 1; }
-  cmake --build "$2" --parallel "${MAX_JOBS:-$(nproc)}"
+# Configures and builds an out-of-tree CMake project.
+#   build_cmake_project <source dir> <build dir> [<CMAKE_PREFIX_PATH>] [cmake -D options...]
+# The prefix path defaults to the one of the pip-installed package (cmake_prefix_path).
+build_cmake_project() {
+  local src="$1" dir="$2" prefix="${3:-$(cmake_prefix_path)}"
+  shift $(( $# < 3 ? $# : 3 ))
+  cmake -S "$src" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_PREFIX_PATH="$prefix" "$@" >"$dir.configure.log" 2>&1 \
+    || { cat "$dir.configure.log"; return 1; }
+  cmake --build "$dir" --parallel "${MAX_JOBS:-$(nproc)}"
+}
+
+# Installs the top-level CMake project with `cmake --install` into <prefix>: a plain CMake
+# install, as a C++-only user makes it, beside the copy inside the Python package. Reuses the
+# CMake tree that setup.py has just built (build/temp.<platform>-<python>/cmake-torch<version>)
+# when its library is the one pip installed; else builds the project without the Python module.
+cmake_install_package() {  # <prefix>
+  local prefix="$1" build package_lib
+  build="$(cd "$REPO_ROOT" && "$PYTHON" -c 'import sys, sysconfig, torch
+print(f"build/temp.{sysconfig.get_platform()}-{sys.implementation.cache_tag}/cmake-torch{torch.__version__}")')"
+  package_lib="$(cd /tmp && "$PYTHON" -c 'import os, torch_ext
+print(os.path.join(os.path.dirname(torch_ext.__file__), "lib", "libtorch_ext_ops.so"))')"
+  rm -rf "$prefix"
+  if [ -f "$REPO_ROOT/$build/CMakeCache.txt" ]; then
+    cmake --install "$REPO_ROOT/$build" --prefix "$prefix" --component cpp >/dev/null
+    cmp -s "$prefix/lib/libtorch_ext_ops.so" "$package_lib" && return
+    echo "$build is not the tree pip installed from; building the project again" >&2
+    rm -rf "$prefix"
+  fi
+  build="$(build_dir_for_this_torch cmake-project)"
+  mkdir -p "$(dirname "$build")"
+  build_cmake_project "$REPO_ROOT" "$build" \
+    "$("$PYTHON" -c 'import torch; print(torch.utils.cmake_prefix_path)')" \
+    -DTORCH_EXT_BUILD_TESTS=OFF -DTORCH_EXT_BUILD_PYTHON=OFF
+  cmake --install "$build" --prefix "$prefix" --component cpp >/dev/null
 }
 
 build_dir_for_this_torch() {  # <name>
