@@ -36,16 +36,19 @@ grep -q '^TORCH_EXT_SANITIZE:BOOL=ON' "$build/CMakeCache.txt" \
 log "building (instrumented)"
 cmake --build "$build" --parallel "${MAX_JOBS:-$(nproc)}"
 
-# The test program must really be instrumented, or a clean run would prove nothing.
-if ! nm -D "$build/tests/cpp/torch_ext_tests" 2>/dev/null | grep -q '__asan_init\|__asan_report' \
-   && ! ldd "$build/tests/cpp/torch_ext_tests" | grep -q libasan; then
-  echo "torch_ext_tests is not built with AddressSanitizer" >&2
-  exit 1
-fi
-ldd "$build/tests/cpp/torch_ext_tests" | grep -q libubsan \
-  || nm "$build/tests/cpp/torch_ext_tests" | grep -q __ubsan_handle \
-  || { echo "torch_ext_tests is not built with UndefinedBehaviorSanitizer" >&2; exit 1; }
-
+# The test program and library must really be instrumented, or a clean run would prove
+# nothing. (Read the listings into variables first: `cmd | grep -q` under pipefail fails at
+# random when grep exits early and cmd gets SIGPIPE.)
+for binary in "$build/tests/cpp/torch_ext_tests" "$build/libtorch_ext_ops.so"; do
+  deps="$(ldd "$binary")"
+  symbols="$(nm -D "$binary" 2>/dev/null || true)"
+  for runtime in asan ubsan; do
+    if ! grep -q "lib$runtime" <<<"$deps" && ! grep -q "__${runtime}_" <<<"$symbols"; then
+      echo "$binary is not built with lib$runtime" >&2
+      exit 1
+    fi
+  done
+done
 
 # Every report is fatal. detect_leaks: LeakSanitizer at exit; exitcode makes a leak fail too.
 export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=0:exitcode=86:\
