@@ -6,8 +6,6 @@ refusals that must leave the data untouched)."""
 from __future__ import annotations
 
 import gc
-import hashlib
-import math
 import os
 import subprocess
 import sys
