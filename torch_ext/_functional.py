@@ -12,6 +12,7 @@ Three routes to the same result:
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import torch
@@ -32,7 +33,10 @@ def _checked_theta(theta: float, caller: str) -> float:
                 f"{caller}: theta must be a real number (float or int), got theta={theta!r} "
                 f"of type {type(theta).__name__}"
             )
-        theta = float(theta)
+        try:
+            theta = float(theta)
+        except OverflowError:  # an int beyond float range: as far from 0 as a float can be
+            theta = math.inf if theta > 0 else -math.inf
     if not theta >= 0:  # also catches NaN
         raise ValueError(
             f"{caller}: theta must be a non-negative number (+inf allowed), got theta={theta}"

@@ -18,18 +18,20 @@ DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 def reference(x: torch.Tensor, theta: float) -> torch.Tensor:
     """Independent reference: compare in float64, where every tested value of every dtype and
     theta itself are exact, then cast back. NaN stays NaN."""
-    x64 = x.detach().to("cpu", torch.float64)
-    y64 = torch.where(x64 > theta, x64, torch.zeros_like(x64))
-    y64 = torch.where(torch.isnan(x64), x64, y64)
-    return y64.to(x.dtype)
+    x_cpu = x.detach().cpu()
+    x64 = x_cpu.to(torch.float64)
+    y = torch.where(x64 > theta, x64, torch.zeros_like(x64)).to(x.dtype)
+    # NaN elements come from x itself: a float64 round trip may change their payload.
+    return torch.where(torch.isnan(x_cpu), x_cpu, y)
 
 
 def assert_bitwise_equal(actual: torch.Tensor, expected: torch.Tensor) -> None:
     """Equal to the last bit (NaN payloads and the sign of zero included)."""
     assert actual.shape == expected.shape, (actual.shape, expected.shape)
     assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
-    a = actual.detach().cpu().contiguous().view(-1).view(torch.uint8)
-    e = expected.detach().cpu().contiguous().view(-1).view(torch.uint8)
+    # clone, not contiguous(): a "contiguous" tensor may still have an odd stride on a size-1 dim
+    a = actual.detach().cpu().clone(memory_format=torch.contiguous_format).view(-1).view(torch.uint8)
+    e = expected.detach().cpu().clone(memory_format=torch.contiguous_format).view(-1).view(torch.uint8)
     if not torch.equal(a, e):
         diff = (actual.detach().cpu() != expected.detach().cpu()).nonzero()[:5]
         raise AssertionError(f"tensors differ at {diff.tolist()}:\n{actual}\nexpected\n{expected}")

@@ -488,9 +488,6 @@ def test_torch_ops_none_tensor_is_an_undefined_tensor_error_naming_it():
         OPS.thresholded_relu_backward(y.requires_grad_(), None, 1.0)
 
 
-@pytest.mark.xfail(strict=True, raises=OverflowError,
-                   reason="known bug: a Python int beyond float range raises OverflowError "
-                          "('int too large to convert to float') that does not name theta")
 def test_huge_integer_theta():
     x = torch.tensor([1.0, 1e38])
     assert torch.equal(torch_ext.thresholded_relu(x, 10**400), torch.zeros(2))
