@@ -10,6 +10,10 @@
 #include <ATen/ops/empty_like.h>
 #include <torch/library.h>
 
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
 namespace torch_ext::cpu {
 namespace {
 
@@ -48,6 +52,39 @@ const Loops<scalar_t>& loops() {
     return TORCH_EXT_LOOPS_OF(DEFAULT);
   }();
   return chosen;
+}
+
+// Outputs of more bytes than this are written with streaming stores (see
+// thresholded_relu_loops.cpp): those that cannot stay in the cache anyway, so the next operator
+// loses nothing. The size of the last-level cache, from Linux's sysfs (the highest cache level
+// of cpu0; sysconf's figure can be the whole host's inside a VM), 32 MiB where unreadable.
+// TORCH_EXT_CPU_STREAM_MIN_BYTES overrides it (tests set 0 to cover the streaming path).
+int64_t streaming_min_bytes() {
+  static const int64_t bytes = [] {
+    if (const char* env = std::getenv("TORCH_EXT_CPU_STREAM_MIN_BYTES")) {
+      return static_cast<int64_t>(std::strtoll(env, nullptr, 10));
+    }
+    int best_level = 0;
+    int64_t best_bytes = int64_t{32} << 20;
+    for (int index = 0; index < 16; ++index) {
+      const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index);
+      std::ifstream level_file(dir + "/level"), size_file(dir + "/size");
+      int level = 0;
+      int64_t kib = 0;
+      std::string unit;
+      if ((level_file >> level) && (size_file >> kib >> unit) && unit == "K" &&
+          level > best_level && kib > 0) {
+        best_level = level;
+        best_bytes = kib << 10;
+      }
+    }
+    return best_bytes;
+  }();
+  return bytes;
+}
+
+bool use_streaming_stores(const at::Tensor& out) {
+  return static_cast<int64_t>(out.nbytes()) > streaming_min_bytes();
 }
 
 template <typename scalar_t>
@@ -110,11 +147,12 @@ void forward_into(const at::Tensor& out, const at::Tensor& x, double theta) {
       // Dense memory in one order for both: one flat loop, whatever the strides.
       storage* out_data = storage_ptr<scalar_t>(out);
       const storage* x_data = const_storage_ptr<scalar_t>(x);
+      const bool streaming = !inplace && use_streaming_stores(out);
       at::parallel_for(0, x.numel(), at::internal::GRAIN_SIZE, [&](int64_t begin, int64_t end) {
         if (inplace) {
           fns.inplace(out_data + begin, end - begin, threshold);
         } else {
-          fns.forward(x_data + begin, out_data + begin, end - begin, threshold);
+          fns.forward(x_data + begin, out_data + begin, end - begin, threshold, streaming);
         }
       });
       return;
@@ -131,7 +169,7 @@ void forward_into(const at::Tensor& out, const at::Tensor& x, double theta) {
             fns.inplace(reinterpret_cast<storage*>(p[0]), n, threshold);
           } else {
             fns.forward(reinterpret_cast<const storage*>(p[1]), reinterpret_cast<storage*>(p[0]),
-                        n, threshold);
+                        n, threshold, /*streaming=*/false);
           }
         },
         [&](char** p) {
@@ -164,8 +202,9 @@ at::Tensor backward_cpu(const at::Tensor& grad_output, const at::Tensor& result,
       const storage* dy = const_storage_ptr<scalar_t>(grad_output);
       const storage* y = const_storage_ptr<scalar_t>(result);
       storage* dx = storage_ptr<scalar_t>(grad_input);
+      const bool streaming = use_streaming_stores(grad_input);
       at::parallel_for(0, result.numel(), at::internal::GRAIN_SIZE, [&](int64_t begin, int64_t end) {
-        loop(dy + begin, y + begin, dx + begin, end - begin, threshold);
+        loop(dy + begin, y + begin, dx + begin, end - begin, threshold, streaming);
       });
       return;
     }
@@ -178,7 +217,7 @@ at::Tensor backward_cpu(const at::Tensor& grad_output, const at::Tensor& result,
         iter,
         [&](char** p, int64_t n) {
           loop(reinterpret_cast<const storage*>(p[1]), reinterpret_cast<const storage*>(p[2]),
-               reinterpret_cast<storage*>(p[0]), n, threshold);
+               reinterpret_cast<storage*>(p[0]), n, threshold, /*streaming=*/false);
         },
         [&](char** p) {
           *reinterpret_cast<storage*>(p[0]) = detail::backward_value<scalar_t>(
