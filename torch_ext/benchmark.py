@@ -30,6 +30,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
@@ -119,7 +120,7 @@ def _onnxruntime_forward(dtype: torch.dtype, threads: int) -> Callable | None:
     model.ir_version = 9
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
+    opts.inter_op_num_threads = 1  # its pool threads spin after a run: see SETTLE_AFTER
     try:
         session = ort.InferenceSession(model.SerializeToString(), opts,
                                        providers=["CPUExecutionProvider"])
@@ -164,16 +165,23 @@ def _case_globals(x: torch.Tensor, threads: int) -> dict:
     return g
 
 
+# onnxruntime's pool threads spin for a while after each run (its default, which makes it
+# fast), taking the cores from whatever is timed next: give them time to go to sleep.
+SETTLE_AFTER = {"onnxruntime": 0.05}
+
+
 def _measure_interleaved(stmts: dict[str, str], globals_: dict, rounds: int,
                          min_run_time: float) -> dict[str, list[float]]:
     """Round-robin over the implementations; each round gives each one blocked_autorange median."""
     timers = {name: Timer(stmt, globals=globals_) for name, stmt in stmts.items()}
     for timer in timers.values():
         timer.timeit(2)  # warm-up: first-touch of outputs, lazy initialisation, caches
+    time.sleep(max(SETTLE_AFTER.values()))
     medians: dict[str, list[float]] = {name: [] for name in stmts}
     for _ in range(rounds):
         for name, timer in timers.items():
             medians[name].append(timer.blocked_autorange(min_run_time=min_run_time).median)
+            time.sleep(SETTLE_AFTER.get(name, 0.0))
     return medians
 
 
@@ -364,8 +372,8 @@ def plot(results: list[Result], out_dir: str) -> list[str]:
         rows = [r for r in sweep if r.device == device and r.threads == threads]
         ops = [o for o in ("forward", "inplace", "backward") if any(r.op == o for r in rows)]
         dtypes = sorted({r.dtype for r in rows})
-        fig, axes = plt.subplots(len(ops), len(dtypes), figsize=(4.5 * len(dtypes), 3.2 * len(ops)),
-                                 squeeze=False)
+        fig, axes = plt.subplots(len(ops), len(dtypes), squeeze=False,
+                                 figsize=(max(6.5, 4.5 * len(dtypes)), 3.2 * len(ops)))
         for i, op in enumerate(ops):
             for j, dtype in enumerate(dtypes):
                 ax = axes[i][j]
@@ -375,6 +383,7 @@ def plot(results: list[Result], out_dir: str) -> list[str]:
                     ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=impl,
                             linewidth=2.5 if impl == "ours" else 1.2)
                 ax.set_xscale("log", base=2)
+                ax.set_yscale("log")
                 ax.set_title(f"{op}, {dtype}", fontsize=10)
                 ax.set_xlabel("elements")
                 ax.set_ylabel("GB/s moved")
