@@ -16,7 +16,7 @@ that freed buffers are reused). Timing is ``torch.utils.benchmark`` (warm-up,
 ``blocked_autorange``); a figure is the median over rounds of each round's median.
 
 Prints a table as it goes, then the design's performance targets (met / missed), and writes
-``results.json`` and ``throughput_*.png`` (GB/s vs size, one line per implementation) to
+``results.json``, ``results.md`` (the tables as Markdown) and ``throughput_*.png`` (GB/s vs size, one line per implementation) to
 ``--out`` (default ``benchmarks/out``). Times are never asserted anywhere: see the summary.
 """
 
@@ -357,6 +357,41 @@ def targets(results: list[Result]) -> list[dict]:
     return out
 
 
+def markdown(results: list[Result], checked: list[dict]) -> str:
+    """The run as Markdown tables (what benchmarks/RESULTS.md quotes): ours' time and GB/s,
+    then ours / other, side by side, for each implementation."""
+    lines = []
+    groups = dict.fromkeys((r.section, r.device, r.threads, r.allocator, r.dtype, r.op)
+                           for r in results if r.section != "overhead")
+    for section, device, threads, allocator, dtype, op in groups:
+        rows = [r for r in results if (r.section, r.device, r.threads, r.allocator, r.dtype, r.op)
+                == (section, device, threads, allocator, dtype, op)]
+        impls = [i for i in dict.fromkeys(r.impl for r in rows) if i != "ours"]
+        title = f"{device}, {threads} thread(s), {dtype}, {op}"
+        if section == "allocator":
+            title += f", allocator: {allocator}"
+        lines += [f"**{title}**", "", "| size | ours | GB/s | " + " | ".join(f"ours/{i}" for i in impls) + " |",
+                  "|---:|---:|---:|" + "---:|" * len(impls)]
+        for n in sorted({r.size for r in rows}):
+            by = {r.impl: r for r in rows if r.size == n}
+            lines.append(f"| {_fmt_size(n)} | {_fmt_time(by['ours'].median_s).strip()} | "
+                         f"{by['ours'].gbps:.1f} | " +
+                         " | ".join(f"{by[i].ours_ratio:.2f}" if i in by else "" for i in impls) + " |")
+        lines.append("")
+    calls = [r for r in results if r.section == "overhead"]
+    if calls:
+        impls = list(dict.fromkeys(r.impl for r in calls))
+        lines += ["**per call, 1K float32, 1 thread (us)**", "",
+                  "| | " + " | ".join(impls) + " |", "|---|" + "---:|" * len(impls)]
+        for op in dict.fromkeys(r.op for r in calls):
+            by = {r.impl: r for r in calls if r.op == op}
+            lines.append(f"| {op} | " + " | ".join(f"{by[i].median_s * 1e6:.2f}" for i in impls) + " |")
+        lines.append("")
+    lines += ["**design.md §4 targets**", "", "| target | value | met |", "|---|---:|---|"]
+    lines += [f"| {t['target']} | {t['value']:.3f} | {'yes' if t['met'] else '**no**'} |" for t in checked]
+    return "\n".join(lines) + "\n"
+
+
 def plot(results: list[Result], out_dir: str) -> list[str]:
     """One PNG per (device, threads): GB/s vs size, a panel per (op, dtype), a line per impl."""
     try:
@@ -492,7 +527,9 @@ def main(argv: list[str] | None = None) -> int:
                    "date": datetime.datetime.now().isoformat(timespec="seconds"),
                    "mode": mode, "machine": info, "config": asdict(cfg), "targets": checked,
                    "plots": plots, "results": [asdict(r) for r in run.results]}, f, indent=1)
-    print(f"wrote {path}" + "".join(f", {q}" for q in plots))
+    with open(os.path.join(args.out, "results.md"), "w") as f:
+        f.write(markdown(run.results, checked))
+    print(f"wrote {path}, results.md" + "".join(f", {q}" for q in plots))
     return 0
 
 

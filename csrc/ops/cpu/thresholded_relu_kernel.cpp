@@ -10,9 +10,14 @@
 #include <ATen/ops/empty_like.h>
 #include <torch/library.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#if defined(__linux__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
 
 namespace torch_ext::cpu {
 namespace {
@@ -55,8 +60,8 @@ const Loops<scalar_t>& loops() {
 }
 
 // Outputs of more bytes than this are written with streaming stores (see
-// thresholded_relu_loops.cpp): those that cannot stay in the cache anyway, so the next operator
-// loses nothing. The size of the last-level cache, from Linux's sysfs (the highest cache level
+// thresholded_relu_loops.cpp) when their pages are already mapped: those that cannot stay in
+// the cache anyway, so the next operator loses nothing. The size of the last-level cache, from Linux's sysfs (the highest cache level
 // of cpu0; sysconf's figure can be the whole host's inside a VM), 32 MiB where unreadable.
 // TORCH_EXT_CPU_STREAM_MIN_BYTES overrides it (tests set 0 to cover the streaming path).
 int64_t streaming_min_bytes() {
@@ -83,8 +88,32 @@ int64_t streaming_min_bytes() {
   return bytes;
 }
 
+// Whether most of [data, data + bytes) is already backed by memory, from 8 pages spread over
+// it. Fresh pages (glibc serves each large allocation with new mmap'd memory unless told
+// otherwise: design.md §2b) are zeroed by the kernel on first touch, which leaves them in the
+// cache: there regular stores hit, and streaming stores measured 15-20% slower than native.
+bool mostly_resident(const void* data, int64_t bytes) {
+#if defined(__linux__)
+  static const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  constexpr int kSamples = 8;
+  int resident = 0;
+  for (int i = 0; i < kSamples; ++i) {
+    const uintptr_t at = reinterpret_cast<uintptr_t>(data) + bytes * (2 * i + 1) / (2 * kSamples);
+    unsigned char in_core = 0;
+    if (mincore(reinterpret_cast<void*>(at & ~(page - 1)), page, &in_core) == 0 && (in_core & 1)) {
+      ++resident;
+    }
+  }
+  return 2 * resident > kSamples;
+#else
+  (void)data, (void)bytes;
+  return true;
+#endif
+}
+
 bool use_streaming_stores(const at::Tensor& out) {
-  return static_cast<int64_t>(out.nbytes()) > streaming_min_bytes();
+  const auto bytes = static_cast<int64_t>(out.nbytes());
+  return bytes > streaming_min_bytes() && mostly_resident(out.data_ptr(), bytes);
 }
 
 template <typename scalar_t>
