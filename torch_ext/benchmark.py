@@ -262,12 +262,13 @@ class Run:
         for name, env_update in (("glibc default", {}), ("no page faults", NO_PAGE_FAULT_ENV)):
             env = {k: v for k, v in os.environ.items() if k not in NO_PAGE_FAULT_ENV}
             env.update(env_update)
-            child_json = os.path.join(out_dir, "allocator_child.json")
+            child_json = os.path.abspath(os.path.join(out_dir, "allocator_child.json"))
             cmd = [sys.executable, "-m", "torch_ext.benchmark", "--_allocator-child", name,
                    "--out", out_dir, "--_child-json", child_json, "--_mode", self.mode]
             print(f"allocator: {name} {' '.join(f'{k}={v}' for k, v in env_update.items())}",
                   flush=True)
-            subprocess.run(cmd, env=env, check=True)
+            # cwd: not a source checkout, whose torch_ext folder would shadow the installed one
+            subprocess.run(cmd, env=env, check=True, cwd=os.path.dirname(child_json))
             with open(child_json) as f:
                 self.results += [Result(**r) for r in json.load(f)]
             os.remove(child_json)
@@ -504,15 +505,15 @@ def main(argv: list[str] | None = None) -> int:
     print("ratios are ours time / other time (< 1: ours faster)", flush=True)
     run = Run(cfg, mode, env_alloc)
     sections = set(args.sections.split(","))
+    if "overhead" in sections:
+        run.overhead()
+    if "allocator" in sections:
+        run.allocator_conditions(args.out)
     if "sweep" in sections:
         run.sweep("cpu", cfg.sizes, cfg.dtypes, cfg.threads, ["forward", "inplace", "backward"])
         if torch.cuda.is_available() and torch_ext.built_with_cuda and not args.no_cuda:
             run.sweep("cuda", cfg.cuda_sizes, cfg.cuda_dtypes, [torch.get_num_threads()],
                       ["forward", "backward"])
-    if "overhead" in sections:
-        run.overhead()
-    if "allocator" in sections:
-        run.allocator_conditions(args.out)
 
     checked = targets(run.results)
     print("\ndesign.md §4 targets (this run):")
