@@ -15,7 +15,8 @@
       const detail::storage_t<scalar_t>* x,                                               \
       detail::storage_t<scalar_t>* y,                                                     \
       int64_t n,                                                                          \
-      detail::storage_t<scalar_t> threshold);                                             \
+      detail::storage_t<scalar_t> threshold,                                              \
+      bool streaming);                                                                    \
   template <typename scalar_t>                                                            \
   void inplace_contiguous(                                                                \
       detail::storage_t<scalar_t>* x,                                                     \
@@ -27,7 +28,8 @@
       const detail::storage_t<scalar_t>* result,                                          \
       detail::storage_t<scalar_t>* grad_input,                                            \
       int64_t n,                                                                          \
-      detail::storage_t<scalar_t> threshold);                                             \
+      detail::storage_t<scalar_t> threshold,                                              \
+      bool streaming);                                                                    \
   }
 
 namespace torch_ext::cpu {
