@@ -61,8 +61,9 @@ const Loops<scalar_t>& loops() {
 
 // Outputs of more bytes than this are written with streaming stores (see
 // thresholded_relu_loops.cpp) when their pages are already mapped: those that cannot stay in
-// the cache anyway, so the next operator loses nothing. The size of the last-level cache, from Linux's sysfs (the highest cache level
-// of cpu0; sysconf's figure can be the whole host's inside a VM), 32 MiB where unreadable.
+// the cache anyway, so the next operator loses nothing. The size of the last-level cache,
+// from Linux's sysfs (the highest cache level of cpu0; sysconf's figure can be the whole
+// host's inside a VM), 32 MiB where unreadable.
 // TORCH_EXT_CPU_STREAM_MIN_BYTES overrides it (tests set 0 to cover the streaming path).
 int64_t streaming_min_bytes() {
   static const int64_t bytes = [] {
