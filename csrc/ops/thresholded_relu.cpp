@@ -142,21 +142,10 @@ BuildInfo build_info() {
 
 namespace {
 
-// ---- Meta: output metadata only, with the same checks as the real kernels ----
+// ---- Meta: output metadata only, from the same checks and allocation as the real kernels ----
 
-at::Tensor forward_meta(const at::Tensor& x, double theta) {
-  detail::check_forward_args("thresholded_relu", x, theta);
-  return at::empty_like(x);
-}
-
-void inplace_meta(const at::Tensor& x, double theta) {
-  detail::check_inplace_args(x, theta);
-}
-
-at::Tensor backward_meta(const at::Tensor& grad_output, const at::Tensor& result, double theta) {
-  detail::check_backward_args(grad_output, result, theta);
-  return at::empty_like(result);
-}
+void forward_meta(const at::Tensor&, const at::Tensor&, double) {}
+void backward_meta(const at::Tensor&, const at::Tensor&, const at::Tensor&, double) {}
 
 // ---- Portable fallback for devices without a dedicated kernel ----
 
@@ -194,9 +183,9 @@ TORCH_LIBRARY(torch_ext, m) {
 }
 
 TORCH_LIBRARY_IMPL(torch_ext, Meta, m) {
-  m.impl("thresholded_relu", &forward_meta);
-  m.impl("thresholded_relu_", &inplace_meta);
-  m.impl("thresholded_relu_backward", &backward_meta);
+  m.impl("thresholded_relu", &detail::forward_kernel<forward_meta>);
+  m.impl("thresholded_relu_", &detail::inplace_kernel<forward_meta>);
+  m.impl("thresholded_relu_backward", &detail::backward_kernel<backward_meta>);
 }
 
 TORCH_LIBRARY_IMPL(torch_ext, CompositeExplicitAutograd, m) {

@@ -3,7 +3,6 @@
 #include "ops/cpu/thresholded_relu_loops.h"
 #include "ops/thresholded_relu.h"
 
-#include <ATen/Dispatch_v2.h>
 #include <ATen/Parallel.h>
 #include <ATen/TensorIterator.h>
 #include <ATen/Version.h>
@@ -158,16 +157,10 @@ void for_each_element(at::TensorIterator& iter, ContiguousLoop contiguous_loop, 
       at::internal::GRAIN_SIZE);
 }
 
-#define TORCH_EXT_DISPATCH_ALL(dtype, name, ...)                                   \
-  AT_DISPATCH_V2(dtype, name, AT_WRAP(__VA_ARGS__), AT_EXPAND(AT_FLOATING_TYPES), \
-                 AT_EXPAND(AT_INTEGRAL_TYPES), at::kHalf, at::kBFloat16)
-#define TORCH_EXT_DISPATCH_FLOATING(dtype, name, ...) \
-  AT_DISPATCH_V2(dtype, name, AT_WRAP(__VA_ARGS__), AT_EXPAND(AT_FLOATING_TYPES), at::kHalf, at::kBFloat16)
-
 // Writes thresholded_relu(x) into out, which is either x itself or has x's shape and dtype.
 void forward_into(const at::Tensor& out, const at::Tensor& x, double theta) {
   const bool inplace = out.is_same(x);
-  TORCH_EXT_DISPATCH_ALL(x.scalar_type(), "thresholded_relu_cpu", [&] {
+  TORCH_EXT_DISPATCH_ALL_TYPES(x.scalar_type(), "thresholded_relu_cpu", [&] {
     using storage = storage_t<scalar_t>;
     const storage threshold = detail::ThresholdRule<scalar_t>::threshold(theta);
     const auto& fns = loops<scalar_t>();
@@ -209,22 +202,12 @@ void forward_into(const at::Tensor& out, const at::Tensor& x, double theta) {
   });
 }
 
-at::Tensor forward_cpu(const at::Tensor& x, double theta) {
-  detail::check_forward_args("thresholded_relu", x, theta);
-  at::Tensor out = at::empty_like(x);
-  forward_into(out, x, theta);
-  return out;
-}
-
-void inplace_cpu(const at::Tensor& x, double theta) {
-  detail::check_inplace_args(x, theta);
-  forward_into(x, x, theta);
-}
-
-at::Tensor backward_cpu(const at::Tensor& grad_output, const at::Tensor& result, double theta) {
-  detail::check_backward_args(grad_output, result, theta);
-  at::Tensor grad_input = at::empty_like(result);
-  TORCH_EXT_DISPATCH_FLOATING(result.scalar_type(), "thresholded_relu_backward_cpu", [&] {
+void backward_into(
+    const at::Tensor& grad_input,
+    const at::Tensor& grad_output,
+    const at::Tensor& result,
+    double theta) {
+  TORCH_EXT_DISPATCH_FLOATING_TYPES(result.scalar_type(), "thresholded_relu_backward_cpu", [&] {
     using storage = storage_t<scalar_t>;
     const storage threshold = detail::ThresholdRule<scalar_t>::threshold(theta);
     const auto loop = loops<scalar_t>().backward;
@@ -255,15 +238,14 @@ at::Tensor backward_cpu(const at::Tensor& grad_output, const at::Tensor& result,
               threshold);
         });
   });
-  return grad_input;
 }
 
 }  // namespace
 
 TORCH_LIBRARY_IMPL(torch_ext, CPU, m) {
-  m.impl("thresholded_relu", &forward_cpu);
-  m.impl("thresholded_relu_", &inplace_cpu);
-  m.impl("thresholded_relu_backward", &backward_cpu);
+  m.impl("thresholded_relu", &detail::forward_kernel<forward_into>);
+  m.impl("thresholded_relu_", &detail::inplace_kernel<forward_into>);
+  m.impl("thresholded_relu_backward", &detail::backward_kernel<backward_into>);
 }
 
 }  // namespace torch_ext::cpu

@@ -5,11 +5,9 @@
 #include "ops/thresholded_relu.h"
 #include "ops/thresholded_relu_rule.h"
 
-#include <ATen/Dispatch_v2.h>
 #include <ATen/TensorIterator.h>
 #include <ATen/cuda/CUDAContext.h>
 #include <ATen/native/cuda/Loops.cuh>
-#include <ATen/ops/empty_like.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <torch/library.h>
 
@@ -122,15 +120,11 @@ void launch_dense(
   C10_CUDA_KERNEL_LAUNCH_CHECK();
 }
 
-#define TORCH_EXT_DISPATCH_ALL(dtype, name, ...)                                   \
-  AT_DISPATCH_V2(dtype, name, AT_WRAP(__VA_ARGS__), AT_EXPAND(AT_FLOATING_TYPES), \
-                 AT_EXPAND(AT_INTEGRAL_TYPES), at::kHalf, at::kBFloat16)
-
 // Writes thresholded_relu(x) into out, which is x itself or was made by empty_like(x).
 void forward_into(const at::Tensor& out, const at::Tensor& x, double theta) {
   const c10::cuda::CUDAGuard device_guard(x.device());
   const bool inplace = out.is_same(x);
-  TORCH_EXT_DISPATCH_ALL(x.scalar_type(), "thresholded_relu_cuda", [&] {
+  TORCH_EXT_DISPATCH_ALL_TYPES(x.scalar_type(), "thresholded_relu_cuda", [&] {
     const auto threshold = detail::ThresholdRule<scalar_t>::threshold(theta);
     if (x.is_non_overlapping_and_dense() && (inplace || out.strides() == x.strides())) {
       launch_dense<scalar_t, false>(x.const_data_ptr(), nullptr, out.data_ptr(), x.numel(),
@@ -148,23 +142,13 @@ void forward_into(const at::Tensor& out, const at::Tensor& x, double theta) {
   });
 }
 
-at::Tensor forward_cuda(const at::Tensor& x, double theta) {
-  detail::check_forward_args("thresholded_relu", x, theta);
-  at::Tensor out = at::empty_like(x);
-  forward_into(out, x, theta);
-  return out;
-}
-
-void inplace_cuda(const at::Tensor& x, double theta) {
-  detail::check_inplace_args(x, theta);
-  forward_into(x, x, theta);
-}
-
-at::Tensor backward_cuda(const at::Tensor& grad_output, const at::Tensor& result, double theta) {
-  detail::check_backward_args(grad_output, result, theta);
+void backward_into(
+    const at::Tensor& grad_input,
+    const at::Tensor& grad_output,
+    const at::Tensor& result,
+    double theta) {
   const c10::cuda::CUDAGuard device_guard(result.device());
-  at::Tensor grad_input = at::empty_like(result);
-  AT_DISPATCH_V2(result.scalar_type(), "thresholded_relu_backward_cuda", AT_WRAP([&] {
+  TORCH_EXT_DISPATCH_FLOATING_TYPES(result.scalar_type(), "thresholded_relu_backward_cuda", [&] {
     const auto threshold = detail::ThresholdRule<scalar_t>::threshold(theta);
     if (result.is_non_overlapping_and_dense() && grad_output.strides() == result.strides()) {
       launch_dense<scalar_t, true>(result.const_data_ptr(), grad_output.const_data_ptr(),
@@ -180,14 +164,13 @@ at::Tensor backward_cuda(const at::Tensor& grad_output, const at::Tensor& result
       return from_storage<scalar_t>(
           detail::backward_value<scalar_t>(to_storage(g), to_storage(y), threshold));
     });
-  }), AT_EXPAND(AT_FLOATING_TYPES), at::kHalf, at::kBFloat16);
-  return grad_input;
+  });
 }
 
 TORCH_LIBRARY_IMPL(torch_ext, CUDA, m) {
-  m.impl("thresholded_relu", &forward_cuda);
-  m.impl("thresholded_relu_", &inplace_cuda);
-  m.impl("thresholded_relu_backward", &backward_cuda);
+  m.impl("thresholded_relu", &detail::forward_kernel<forward_into>);
+  m.impl("thresholded_relu_", &detail::inplace_kernel<forward_into>);
+  m.impl("thresholded_relu_backward", &detail::backward_kernel<backward_into>);
 }
 
 }  // namespace torch_ext::cuda
