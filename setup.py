@@ -5,6 +5,10 @@ CMake package (``torch.utils.cmake_prefix_path``) and installs the result into t
 package: the operator library, the Python extension, the C++ headers and the CMake package
 config, so that a pip install serves Python and C++ users alike.
 
+Compiler settings live in CMakeLists.txt too: -O3 for every target, OpenMP (-fopenmp through
+find_package(OpenMP), without which at::parallel_for runs serially) and per-instruction-set
+copies of the CPU loops.
+
 Install with ``pip install --no-build-isolation .`` so that the torch already installed here
 is the one built against. Environment:
   FORCE_CUDA=1            compile the CUDA kernels even if no nvcc is found (fails without one)
