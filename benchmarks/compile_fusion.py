@@ -17,9 +17,9 @@ import os
 import statistics
 
 import torch
-import torch.utils.benchmark as tbench
 
 import torch_ext
+from torch_ext.benchmark import _measure_interleaved
 
 THETA = 0.2
 
@@ -48,11 +48,6 @@ class Chain(torch.nn.Module):
         return self.b(self.a(x * 1.5) + 0.25)
 
 
-def time_call(fn, min_run_time: float) -> float:
-    return tbench.Timer(stmt="fn()", globals={"fn": fn}).blocked_autorange(
-        min_run_time=min_run_time).median
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
@@ -79,11 +74,9 @@ def main() -> None:
                 for _ in range(3):  # compile and warm up
                     with torch.set_grad_enabled(backward):
                         calls[kind]()
-            times = {kind: [] for kind in calls}
-            with torch.set_grad_enabled(backward):
-                for _ in range(args.repeats):  # interleaved: both see the same machine noise
-                    for kind, call in calls.items():
-                        times[kind].append(time_call(call, args.min_run_time))
+            with torch.set_grad_enabled(backward):  # interleaved: both see the same noise
+                times = _measure_interleaved({kind: f"calls[{kind!r}]()" for kind in calls},
+                                             {"calls": calls}, args.repeats, args.min_run_time)
             medians = {kind: statistics.median(t) for kind, t in times.items()}
             row = {"case": case, "backward": backward, "threads": args.threads,
                    "torch_ext_ms": medians["torch_ext"] * 1e3, "native_ms": medians["native"] * 1e3,

@@ -68,7 +68,7 @@ def onnx_alpha(theta: float, dtype: torch.dtype = torch.float32) -> float:
     """
     if dtype not in _NATIVE_DTYPES:
         raise ValueError(f"onnx_alpha: dtype must be float16 or float32, got {dtype}")
-    return float(_C.threshold_in_dtype(float(theta), dtype))
+    return float(_exact_threshold(theta, dtype))
 
 
 def _exact_threshold(theta: float, dtype: torch.dtype) -> float | int:
