@@ -41,8 +41,9 @@ class CMakeBuild(build_ext):
         import torch  # the installed torch: build with --no-build-isolation
 
         package_dir = os.path.dirname(os.path.abspath(self.get_ext_fullpath(ext.name)))
-        # One CMake tree per torch: a cache configured for another torch would be reused.
-        build_dir = os.path.abspath(os.path.join(self.build_temp, f"cmake-torch{torch.__version__}"))
+        # One CMake tree per torch (a cache configured for another torch would be reused), at a
+        # fixed place that scripts/common.sh reuses for `cmake --install`.
+        build_dir = os.path.join(ROOT, "build", f"python-cmake-torch{torch.__version__}")
         configure = [
             "cmake", "-S", ROOT, "-B", build_dir,
             f"-DCMAKE_PREFIX_PATH={torch.utils.cmake_prefix_path}",

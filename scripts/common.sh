@@ -73,17 +73,16 @@ build_cmake_project() {
 
 # Installs the top-level CMake project with `cmake --install` into <prefix>: a plain CMake
 # install, as a C++-only user makes it, beside the copy inside the Python package. Reuses the
-# CMake tree that setup.py has just built (build/temp.<platform>-<python>/cmake-torch<version>)
-# when its library is the one pip installed; else builds the project without the Python module.
+# CMake tree that setup.py has just built (build/python-cmake-torch<version>) when its
+# library is the one pip installed; else builds the project without the Python module.
 cmake_install_package() {  # <prefix>
   local prefix="$1" build package_lib
-  build="$(cd "$REPO_ROOT" && "$PYTHON" -c 'import sys, sysconfig, torch
-print(f"build/temp.{sysconfig.get_platform()}-{sys.implementation.cache_tag}/cmake-torch{torch.__version__}")')"
+  build="$(build_dir_for_this_torch python-cmake)"
   package_lib="$(cd /tmp && "$PYTHON" -c 'import os, torch_ext
 print(os.path.join(os.path.dirname(torch_ext.__file__), "lib", "libtorch_ext_ops.so"))')"
   rm -rf "$prefix"
-  if [ -f "$REPO_ROOT/$build/CMakeCache.txt" ]; then
-    cmake --install "$REPO_ROOT/$build" --prefix "$prefix" --component cpp >/dev/null
+  if [ -f "$build/CMakeCache.txt" ]; then
+    cmake --install "$build" --prefix "$prefix" --component cpp >/dev/null
     cmp -s "$prefix/lib/libtorch_ext_ops.so" "$package_lib" && return
     echo "$build is not the tree pip installed from; building the project again" >&2
     rm -rf "$prefix"
