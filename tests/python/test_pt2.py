@@ -48,18 +48,27 @@ def test_compiled_module_one_graph_and_same_forward_backward(inplace):
         torch.testing.assert_close(p.grad, g)
 
 
+@pytest.mark.parametrize("dynamic", [False, True])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16, torch.float64])
-def test_compiled_functional_is_exact(dtype):
-    fn = torch.compile(lambda x, theta: torch_ext.thresholded_relu(x, theta), fullgraph=True)
+def test_compiled_functional_is_exact(dtype, dynamic):
+    # dynamic=True makes theta a symbolic float, which reaches the kernel as an argument.
+    fn = torch.compile(lambda x, theta: torch_ext.thresholded_relu(x, theta), fullgraph=True,
+                       dynamic=dynamic)
     x = torch.randn(4097, dtype=torch.float64).mul(3).to(dtype)
-    special = torch.tensor([1.0, float("nan"), -float("inf"), float("inf"), -0.0], dtype=dtype)
-    for t in (x, special):
-        for theta in (0.99999999, 0.5, 0.0):
-            # Exact values and signs of zero; Inductor may canonicalise NaN payloads.
-            actual, expected = fn(t, theta), reference(t, theta)
-            torch.testing.assert_close(actual, expected, rtol=0, atol=0, equal_nan=True)
-            numbers = ~torch.isnan(expected)
-            assert torch.equal(torch.signbit(actual[numbers]), torch.signbit(expected[numbers]))
+    special = torch.tensor([1.0, float("nan"), -float("inf"), float("inf"), -0.0, 65504.0],
+                           dtype=dtype)
+    # Without dynamic, each theta (and each shape) is a compilation of its own.
+    with torch._dynamo.config.patch(recompile_limit=32):
+        for t in (x, special):
+            # theta rounding up (0.99999999) and down (1.00000001) in every dtype, exact in
+            # every dtype (0.5, 0.0), beyond float16's range (65520.0) and float32's (1e300).
+            for theta in (0.99999999, 1.00000001, 0.5, 0.0, 65520.0, 1e300, float("inf")):
+                # Exact values and signs of zero; Inductor may canonicalise NaN payloads.
+                actual, expected = fn(t, theta), reference(t, theta)
+                torch.testing.assert_close(actual, expected, rtol=0, atol=0, equal_nan=True)
+                numbers = ~torch.isnan(expected)
+                assert torch.equal(torch.signbit(actual[numbers]),
+                                   torch.signbit(expected[numbers]))
 
 
 def test_compiled_integer_input_uses_the_operator():
@@ -93,7 +102,8 @@ def test_compiled_torch_ops_calls_work_including_inplace():
 
 
 def test_ten_thetas_do_not_recompile():
-    counter = torch._dynamo.testing.CompileCounter()
+    # Through Inductor: its passes may specialise a float that Dynamo left symbolic.
+    counter = torch._dynamo.testing.CompileCounterWithBackend("inductor")
     fn = torch.compile(lambda x, theta: torch_ext.thresholded_relu(x, theta) + 1,
                        backend=counter, fullgraph=True)
     x = torch.randn(32)

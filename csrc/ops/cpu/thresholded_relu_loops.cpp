@@ -73,7 +73,10 @@ constexpr bool kHaveStreamingStores = true;
 constexpr bool kHaveStreamingStores = false;
 #endif
 constexpr int64_t kStreamAlign = 64;         // a cache line; the widest streaming store
-constexpr int64_t kStreamBlockBytes = 4096;  // the buffer: well inside L1
+// The buffer. 1 KiB measured best in raw loops over 16M floats on a 2-core AVX-512 EPYC:
+// 0.80 x regular stores at 2 threads (0.84-0.85 for 512 B, 2 KiB and 4 KiB) and 0.85 at one
+// (1.0 for 4 KiB). At this size GCC keeps the block in registers and streams from them.
+constexpr int64_t kStreamBlockBytes = 1024;
 
 // dst aligned to kStreamAlign; bytes a multiple of it.
 inline void stream_out(char* dst, const char* src, int64_t bytes) {
