@@ -10,13 +10,7 @@
 #include <torch/library.h>
 
 #include <cstdint>
-#include <cstdlib>
-#include <fstream>
 #include <string>
-#if defined(__linux__)
-#include <sys/mman.h>
-#include <unistd.h>
-#endif
 
 namespace torch_ext::cpu {
 namespace {
@@ -56,64 +50,6 @@ const Loops<scalar_t>& loops() {
     return TORCH_EXT_LOOPS_OF(DEFAULT);
   }();
   return chosen;
-}
-
-// Outputs of more bytes than this are written with streaming stores (see
-// thresholded_relu_loops.cpp) when their pages are already mapped: those that cannot stay in
-// the cache anyway, so the next operator loses nothing. The size of the last-level cache,
-// from Linux's sysfs (the highest cache level of cpu0; sysconf's figure can be the whole
-// host's inside a VM), 32 MiB where unreadable.
-// TORCH_EXT_CPU_STREAM_MIN_BYTES overrides it (tests set 0 to cover the streaming path).
-int64_t streaming_min_bytes() {
-  static const int64_t bytes = [] {
-    if (const char* env = std::getenv("TORCH_EXT_CPU_STREAM_MIN_BYTES")) {
-      return static_cast<int64_t>(std::strtoll(env, nullptr, 10));
-    }
-    int best_level = 0;
-    int64_t best_bytes = int64_t{32} << 20;
-    for (int index = 0; index < 16; ++index) {
-      const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index);
-      std::ifstream level_file(dir + "/level"), size_file(dir + "/size");
-      int level = 0;
-      int64_t kib = 0;
-      std::string unit;
-      if ((level_file >> level) && (size_file >> kib >> unit) && unit == "K" &&
-          level > best_level && kib > 0) {
-        best_level = level;
-        best_bytes = kib << 10;
-      }
-    }
-    return best_bytes;
-  }();
-  return bytes;
-}
-
-// Whether most of [data, data + bytes) is already backed by memory, from 8 pages spread over
-// it. Fresh pages (glibc serves each large allocation with new mmap'd memory unless told
-// otherwise: design.md §2b) are zeroed by the kernel on first touch, which leaves them in the
-// cache: there regular stores hit, and streaming stores measured 15-20% slower than native.
-bool mostly_resident(const void* data, int64_t bytes) {
-#if defined(__linux__)
-  static const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  constexpr int kSamples = 8;
-  int resident = 0;
-  for (int i = 0; i < kSamples; ++i) {
-    const uintptr_t at = reinterpret_cast<uintptr_t>(data) + bytes * (2 * i + 1) / (2 * kSamples);
-    unsigned char in_core = 0;
-    if (mincore(reinterpret_cast<void*>(at & ~(page - 1)), page, &in_core) == 0 && (in_core & 1)) {
-      ++resident;
-    }
-  }
-  return 2 * resident > kSamples;
-#else
-  (void)data, (void)bytes;
-  return true;
-#endif
-}
-
-bool use_streaming_stores(const at::Tensor& out) {
-  const auto bytes = static_cast<int64_t>(out.nbytes());
-  return bytes > streaming_min_bytes() && mostly_resident(out.data_ptr(), bytes);
 }
 
 template <typename scalar_t>
@@ -170,12 +106,11 @@ void forward_into(const at::Tensor& out, const at::Tensor& x, double theta) {
       // Dense memory in one order for both: one flat loop, whatever the strides.
       storage* out_data = storage_ptr<scalar_t>(out);
       const storage* x_data = const_storage_ptr<scalar_t>(x);
-      const bool streaming = !inplace && use_streaming_stores(out);
       at::parallel_for(0, x.numel(), at::internal::GRAIN_SIZE, [&](int64_t begin, int64_t end) {
         if (inplace) {
           fns.inplace(out_data + begin, end - begin, threshold);
         } else {
-          fns.forward(x_data + begin, out_data + begin, end - begin, threshold, streaming);
+          fns.forward(x_data + begin, out_data + begin, end - begin, threshold);
         }
       });
       return;
@@ -192,7 +127,7 @@ void forward_into(const at::Tensor& out, const at::Tensor& x, double theta) {
             fns.inplace(reinterpret_cast<storage*>(p[0]), n, threshold);
           } else {
             fns.forward(reinterpret_cast<const storage*>(p[1]), reinterpret_cast<storage*>(p[0]),
-                        n, threshold, /*streaming=*/false);
+                        n, threshold);
           }
         },
         [&](char** p) {
@@ -215,9 +150,8 @@ void backward_into(
       const storage* dy = const_storage_ptr<scalar_t>(grad_output);
       const storage* y = const_storage_ptr<scalar_t>(result);
       storage* dx = storage_ptr<scalar_t>(grad_input);
-      const bool streaming = use_streaming_stores(grad_input);
       at::parallel_for(0, result.numel(), at::internal::GRAIN_SIZE, [&](int64_t begin, int64_t end) {
-        loop(dy + begin, y + begin, dx + begin, end - begin, threshold, streaming);
+        loop(dy + begin, y + begin, dx + begin, end - begin, threshold);
       });
       return;
     }
@@ -230,7 +164,7 @@ void backward_into(
         iter,
         [&](char** p, int64_t n) {
           loop(reinterpret_cast<const storage*>(p[1]), reinterpret_cast<const storage*>(p[2]),
-               reinterpret_cast<storage*>(p[0]), n, threshold, /*streaming=*/false);
+               reinterpret_cast<storage*>(p[0]), n, threshold);
         },
         [&](char** p) {
           *reinterpret_cast<storage*>(p[0]) = detail::backward_value<scalar_t>(

@@ -15,8 +15,7 @@
       const detail::storage_t<scalar_t>* x,                                               \
       detail::storage_t<scalar_t>* y,                                                     \
       int64_t n,                                                                          \
-      detail::storage_t<scalar_t> threshold,                                              \
-      bool streaming);                                                                    \
+      detail::storage_t<scalar_t> threshold);                                             \
   template <typename scalar_t>                                                            \
   void inplace_contiguous(                                                                \
       detail::storage_t<scalar_t>* x,                                                     \
@@ -28,8 +27,7 @@
       const detail::storage_t<scalar_t>* result,                                          \
       detail::storage_t<scalar_t>* grad_input,                                            \
       int64_t n,                                                                          \
-      detail::storage_t<scalar_t> threshold,                                              \
-      bool streaming);                                                                    \
+      detail::storage_t<scalar_t> threshold);                                             \
   }
 
 namespace torch_ext::cpu {
