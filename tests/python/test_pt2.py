@@ -77,14 +77,17 @@ def test_compiled_integer_input_uses_the_operator():
     assert fn(x).tolist() == [0, 1, 2, 0]
 
 
-def test_compiled_inplace_functional():
+@pytest.mark.parametrize("theta", [0.99999999, 1.0, 1.00000001])
+def test_compiled_inplace_functional(theta):
     def fn(x):
         h = x * 2
-        torch_ext.thresholded_relu_(h, 1.0)
+        torch_ext.thresholded_relu_(h, theta)
         return h + 1
 
-    x = torch.randn(100)
-    torch.testing.assert_close(torch.compile(fn, fullgraph=True)(x), fn(x))
+    # 2 * 0.5 = 1.0 exactly: kept only when theta rounds up to 1.0 in float32.
+    x = torch.cat([torch.randn(100), torch.tensor([0.5, -0.5, 0.25])])
+    expected = reference(2 * x, theta) + 1
+    torch.testing.assert_close(torch.compile(fn, fullgraph=True)(x), expected, rtol=0, atol=0)
 
 
 def test_compiled_torch_ops_calls_work_including_inplace():
