@@ -24,17 +24,19 @@ def check_dtensor(rank: int) -> None:
     torch.manual_seed(0)  # same dense tensors on both ranks
     dense = torch.randn(6, 8, dtype=torch.float64)
     grad = torch.randn(6, 8, dtype=torch.float64)
-    expected = torch_ext.thresholded_relu(dense, 0.3)
-    dense_grad = torch.where(dense > 0.3, grad, torch.zeros_like(grad))
-    for placement in (Shard(0), Shard(1), Replicate()):
-        x = distribute_tensor(dense, mesh, [placement]).requires_grad_()
-        y = torch_ext.thresholded_relu(x, 0.3)
-        assert isinstance(y, DTensor), type(y)
-        assert y.placements == (placement,), (placement, y.placements)  # no redistribution
-        assert torch.equal(y.full_tensor(), expected), placement
-        y.backward(distribute_tensor(grad, mesh, [placement]))
-        assert x.grad.placements == (placement,), (placement, x.grad.placements)
-        assert torch.equal(x.grad.full_tensor(), dense_grad), placement
+    # theta=1.0 is the schema default, which the dispatcher leaves out of the arguments.
+    for theta in (0.3, 1.0):
+        expected = torch.where(dense > theta, dense, torch.zeros_like(dense))
+        dense_grad = torch.where(dense > theta, grad, torch.zeros_like(grad))
+        for placement in (Shard(0), Shard(1), Replicate()):
+            x = distribute_tensor(dense, mesh, [placement]).requires_grad_()
+            y = torch_ext.thresholded_relu(x, theta)
+            assert isinstance(y, DTensor), type(y)
+            assert y.placements == (placement,), (placement, y.placements)  # no redistribution
+            assert torch.equal(y.full_tensor(), expected), (theta, placement)
+            y.backward(distribute_tensor(grad, mesh, [placement]))
+            assert x.grad.placements == (placement,), (placement, x.grad.placements)
+            assert torch.equal(x.grad.full_tensor(), dense_grad), (theta, placement)
 
 
 def check_ddp(rank: int) -> None:

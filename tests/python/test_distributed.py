@@ -23,3 +23,22 @@ def test_dtensor_and_ddp_on_two_ranks():
                          text=True, timeout=240)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]
     assert "distributed checks passed" in out.stdout
+
+
+def test_imports_and_runs_on_a_torch_without_distributed_support():
+    """Builds of torch without distributed support cannot import torch.distributed.tensor;
+    simulated here by blocking that import."""
+    script = (
+        "import sys, torch, torch.distributed\n"
+        "torch.distributed.is_available = lambda: False\n"
+        "sys.modules['torch.distributed.tensor'] = None  # importing it now raises ImportError\n"
+        "import torch_ext\n"
+        "x = torch.tensor([0.5, 1.5, float('nan')], requires_grad=True)\n"
+        "y = torch_ext.ThresholdedReLU(1.0)(x)\n"
+        "y.sum().backward()\n"
+        "print(y.tolist()[:2], x.grad.tolist()[:2], torch.func.vmap(torch_ext.thresholded_relu)(x.detach().view(3, 1)).view(-1).tolist()[:2])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120, cwd=os.path.dirname(__file__))
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip() == "[0.0, 1.5] [0.0, 1.0] [0.0, 1.5]"

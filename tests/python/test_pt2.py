@@ -202,6 +202,24 @@ def test_vmap_of_backward_with_unbatched_result():
     assert torch.equal(out, torch.where(y > 0.25, g, torch.zeros_like(g)))
 
 
+def test_vmap_with_the_default_theta():
+    # The dispatcher leaves out an argument equal to its schema default (theta=1.0): the
+    # batching rules must work without it.
+    x = torch.randn(4, 6)
+    expected = reference(x, 1.0)
+    y = torch_ext.thresholded_relu(torch.randn(6), 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert_bitwise_equal(torch.func.vmap(torch_ext.ThresholdedReLU())(x), expected)
+        assert_bitwise_equal(torch.func.vmap(lambda t: OPS.thresholded_relu(t))(x), expected)
+        inplace = torch.func.vmap(torch_ext.ThresholdedReLU(inplace=True))(x.clone())
+        grads = torch.func.vmap(torch.func.grad(lambda t: torch_ext.thresholded_relu(t).sum()))(x)
+        unbatched_result = torch.func.vmap(lambda g: OPS.thresholded_relu_backward(g, y, 1.0))(x)
+    assert_bitwise_equal(inplace, expected)
+    assert torch.equal(grads, (x > 1.0).float())
+    assert torch.equal(unbatched_result, torch.where(y > 1.0, x, torch.zeros_like(x)))
+
+
 def test_grad_jacrev_vjp():
     x = _x()
     assert torch.equal(torch.func.grad(lambda t: _fn(t).sum())(x), _mask(x))
