@@ -48,14 +48,9 @@ def _register_dtensor_sharding() -> None:
     from torch.distributed.tensor.placement_types import Replicate, Shard
 
     def elementwise_strategies(ndim: int, tensor_args: int, theta: tuple):
-        # one input placement per argument given: each tensor's, then None for theta if given
-        def inputs(placement):
-            return [placement] * tensor_args + [None] * len(theta)
-
-        strategies = [([Replicate()], inputs(Replicate()))]
-        for dim in range(ndim):
-            strategies.append(([Shard(dim)], inputs(Shard(dim))))
-        return strategies
+        # Output and every tensor input share one placement; None for theta when it is given.
+        placements = [Replicate()] + [Shard(dim) for dim in range(ndim)]
+        return [([p], [p] * tensor_args + [None] * len(theta)) for p in placements]
 
     @register_sharding(_ops.thresholded_relu.default)
     def thresholded_relu_sharding(x, *theta):

@@ -36,7 +36,8 @@ def test_imports_and_runs_on_a_torch_without_distributed_support():
         "x = torch.tensor([0.5, 1.5, float('nan')], requires_grad=True)\n"
         "y = torch_ext.ThresholdedReLU(1.0)(x)\n"
         "y.sum().backward()\n"
-        "print(y.tolist()[:2], x.grad.tolist()[:2], torch.func.vmap(torch_ext.thresholded_relu)(x.detach().view(3, 1)).view(-1).tolist()[:2])\n"
+        "batched = torch.func.vmap(torch_ext.thresholded_relu)(x.detach().view(3, 1))\n"
+        "print(y.tolist()[:2], x.grad.tolist()[:2], batched.view(-1).tolist()[:2])\n"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          timeout=120, cwd=os.path.dirname(__file__))
