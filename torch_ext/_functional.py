@@ -73,6 +73,16 @@ def _below_or_at_theta(x: torch.Tensor, theta: float) -> torch.Tensor:
     return (x < t) | ((x == t) & (t.to(torch.float64) <= theta_exact))
 
 
+def _where_at_or_below(mask: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """``values`` with 0 where ``mask``: the select of every compiled composite below."""
+    return torch.where(mask, 0, values)
+
+
+def thresholded_relu_composite(x: torch.Tensor, theta: float) -> torch.Tensor:
+    """``thresholded_relu`` written with ATen ops that Inductor fuses: exact for every theta."""
+    return _where_at_or_below(_below_or_at_theta(x, theta), x)
+
+
 def thresholded_relu(x: torch.Tensor, theta: float = 1.0, inplace: bool = False) -> torch.Tensor:
     """Keras' ThresholdedReLU: ``x`` where ``x > theta``, else 0.
 
@@ -96,7 +106,7 @@ def thresholded_relu(x: torch.Tensor, theta: float = 1.0, inplace: bool = False)
     if _direct_call_allowed(x):
         return _C.thresholded_relu(x, theta)
     if _fusable_under_compile(x):
-        return torch.where(_below_or_at_theta(x, theta), 0, x)
+        return thresholded_relu_composite(x, theta)
     return _ops.thresholded_relu(x, theta)
 
 
