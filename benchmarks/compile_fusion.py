@@ -19,7 +19,7 @@ import statistics
 import torch
 
 import torch_ext
-from torch_ext.benchmark import _measure_interleaved
+from run import measure_interleaved  # benchmarks/run.py, the harness
 
 THETA = 0.2
 
@@ -75,7 +75,7 @@ def main() -> None:
                     with torch.set_grad_enabled(backward):
                         calls[kind]()
             with torch.set_grad_enabled(backward):  # interleaved: both see the same noise
-                times = _measure_interleaved({kind: f"calls[{kind!r}]()" for kind in calls},
+                times = measure_interleaved({kind: f"calls[{kind!r}]()" for kind in calls},
                                              {"calls": calls}, args.repeats, args.min_run_time)
             medians = {kind: statistics.median(t) for kind, t in times.items()}
             row = {"case": case, "backward": backward, "threads": args.threads,

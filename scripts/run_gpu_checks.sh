@@ -37,4 +37,4 @@ else
 fi
 
 log "GPU benchmark"
-(cd /tmp && "$PYTHON" -m torch_ext.benchmark --sections sweep --out "$out") 2>&1 | tee "$out/benchmark.log"
+"$PYTHON" "$REPO_ROOT/benchmarks/run.py" --sections sweep --out "$out" 2>&1 | tee "$out/benchmark.log"
