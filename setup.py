@@ -10,10 +10,15 @@ find_package(OpenMP), without which at::parallel_for runs serially) and per-inst
 copies of the CPU loops.
 
 Install with ``pip install --no-build-isolation .`` so that the torch already installed here
-is the one built against. Environment:
+is the one built against (an isolated build has no torch and stops with a message saying
+so, rather than compiling against a torch that differs from yours). ``pip install
+--no-build-isolation -e .`` installs in editable mode: the compiled files land in the source
+folder's torch_ext/, and running the same command again rebuilds them. Environment:
   FORCE_CUDA=1            compile the CUDA kernels even if no nvcc is found (fails without one)
   TORCH_EXT_WITH_CUDA=0   never compile the CUDA kernels
-  TORCH_CUDA_ARCH_LIST    CUDA architectures, e.g. "9.0" or "8.0;9.0+PTX"
+  TORCH_CUDA_ARCH_LIST    CUDA architectures, e.g. "9.0" or "8.0;9.0+PTX" (default: the
+                          visible GPUs', else the list torch's CMake package builds for;
+                          see cmake/TorchCudaHints.cmake)
   MAX_JOBS                parallel compile jobs
 """
 
@@ -36,10 +41,22 @@ def cuda_setting():
     return "AUTO"
 
 
+def installed_torch():
+    try:
+        import torch
+    except ImportError as e:
+        raise SystemExit(
+            "torch_ext: torch is not importable in the build environment. torch_ext is "
+            "compiled against the torch you run it with, so install torch first and build "
+            "without isolation: pip install --no-build-isolation . (pip's default isolated "
+            "build has no torch; giving it one would compile against a torch other than yours)."
+        ) from e
+    return torch
+
+
 class CMakeBuild(build_ext):
     def build_extension(self, ext):
-        import torch  # the installed torch: build with --no-build-isolation
-
+        torch = installed_torch()
         package_dir = os.path.dirname(os.path.abspath(self.get_ext_fullpath(ext.name)))
         # One CMake tree per torch (a cache configured for another torch would be reused), at a
         # fixed place that scripts/common.sh reuses for `cmake --install`.
@@ -60,6 +77,9 @@ class CMakeBuild(build_ext):
         subprocess.check_call(configure)
         subprocess.check_call(["cmake", "--build", build_dir, "--parallel", jobs])
         subprocess.check_call(["cmake", "--install", build_dir])
+        if self.editable_mode:  # the source folder is the installed package: put the build there
+            subprocess.check_call(
+                ["cmake", "--install", build_dir, "--prefix", os.path.join(ROOT, "torch_ext")])
 
 
 setup(

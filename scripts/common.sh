@@ -42,7 +42,7 @@ ensure_python() {
     if ! "$PYTHON" -c "import torch, sys; sys.exit(not torch.__version__.startswith('$TORCH_VERSION'))" 2>/dev/null; then
       "$PYTHON" -m pip install -q --disable-pip-version-check "torch==$TORCH_VERSION"
     fi
-    "$PYTHON" -m pip install -q --disable-pip-version-check setuptools wheel ninja pytest hypothesis numpy \
+    "$PYTHON" -m pip install -q --disable-pip-version-check setuptools wheel build ninja pytest hypothesis numpy \
       onnx onnxscript onnxruntime
   fi
   "$PYTHON" -c "import torch; print('torch', torch.__version__, '| CUDA available:', torch.cuda.is_available())"

@@ -12,7 +12,9 @@ import os as _os
 
 import torch as _torch  # loads libtorch before the operator library
 
-from . import _C
+from ._loading import TorchVersionMismatchWarning, load_compiled as _load_compiled
+
+_C = _load_compiled()
 from ._functional import thresholded_relu, thresholded_relu_
 from ._module import ThresholdedReLU
 from ._onnx import onnx_translation_table
@@ -38,4 +40,5 @@ __all__ = [
     "cmake_prefix_path",
     "built_with_torch",
     "built_with_cuda",
+    "TorchVersionMismatchWarning",
 ]
