@@ -73,9 +73,50 @@ def _below_or_at_theta(x: torch.Tensor, theta: float) -> torch.Tensor:
     return (x < t) | ((x == t) & (t.to(torch.float64) <= theta_exact))
 
 
+# Integer dtype of each floating dtype's size: selecting on the bits keeps every value exactly.
+_BITS_DTYPE = {
+    torch.float16: torch.int16,
+    torch.bfloat16: torch.int16,
+    torch.float32: torch.int32,
+    torch.float64: torch.int64,
+}
+
+
+def _select_bits(mask: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    # Inductor computes 16-bit floats in float32 and converts back, which rewrites bfloat16
+    # NaN payloads (0x7FC1 -> 0xFFFF); on an integer bit-view (a bitcast to Inductor) the
+    # select moves the bits untouched, and +0 bits are +0.0.
+    bits_dtype = _BITS_DTYPE.get(values.dtype)
+    if bits_dtype is None:  # integers: nothing to round
+        return torch.where(mask, 0, values)
+    return torch.where(mask, 0, values.view(bits_dtype)).view(values.dtype)
+
+
+class _WhereAtOrBelow(torch.autograd.Function):
+    """The bit-exact select with its gradient (a bit-view has none): the same select of the
+    incoming gradient, itself differentiable (double backward). No forward-mode rule: Dynamo
+    refuses an autograd.Function that defines ``jvp``."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(mask: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        return _select_bits(mask, values)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        ctx.save_for_backward(inputs[0])
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (mask,) = ctx.saved_tensors
+        return None, _WhereAtOrBelow.apply(mask, grad)
+
+
 def _where_at_or_below(mask: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
-    """``values`` with 0 where ``mask``: the select of every compiled composite below."""
-    return torch.where(mask, 0, values)
+    """``values`` with +0 where ``mask``, every other element's bits kept (NaN payloads, signed
+    zeros): the select of every compiled composite below. Differentiable in ``values``."""
+    return _WhereAtOrBelow.apply(mask, values)
 
 
 def thresholded_relu_composite(x: torch.Tensor, theta: float) -> torch.Tensor:
@@ -120,7 +161,9 @@ def thresholded_relu_(x: torch.Tensor, theta: float = 1.0) -> torch.Tensor:
     if _direct_call_allowed(x):
         return _C.thresholded_relu_(x, theta)
     if _fusable_under_compile(x):
-        return x.masked_fill_(_below_or_at_theta(x, theta), 0)
+        # Not masked_fill_: Inductor rounds bfloat16 through float32 there too (see
+        # _select_bits); copy_ moves the composite's bits and is differentiable.
+        return x.copy_(thresholded_relu_composite(x, theta))
     if torch.onnx.is_in_onnx_export():
         # The ONNX exporter cannot translate a mutating custom op: export its functional form.
         return x.copy_(thresholded_relu(x, theta))

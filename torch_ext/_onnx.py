@@ -93,8 +93,10 @@ def thresholded_relu_for_export(x: torch.Tensor, theta: float) -> torch.Tensor:
             shape=x.shape,
             version=ONNX_OPSET,
         )
-    threshold = _exact_threshold(theta, x.dtype)
-    return torch.where(x <= threshold, torch.zeros((), dtype=x.dtype), x)
+    # Both constants as 0-d tensors of x's dtype: a Python scalar would be written to the graph
+    # as a float32 constant and widened, rounding a float64 threshold.
+    threshold = torch.tensor(_exact_threshold(theta, x.dtype), dtype=x.dtype, device=x.device)
+    return torch.where(x <= threshold, torch.zeros((), dtype=x.dtype, device=x.device), x)
 
 
 def in_dynamo_onnx_export() -> bool:

@@ -41,24 +41,34 @@ def _thresholded_relu_backward_vmap(info, in_dims, grad_output, result, *theta):
 
 
 # ---- DTensor: any sharding passes through unchanged (never Partial: the op is nonlinear) ----
+# A Partial input gets no strategy of its own, so DTensor redistributes it to one of these (a
+# Replicate, by reducing first), as for torch's own nonlinear pointwise ops.
 
 
 def _register_dtensor_sharding() -> None:
     from torch.distributed.tensor.experimental import register_sharding
     from torch.distributed.tensor.placement_types import Replicate, Shard
 
-    def elementwise_strategies(ndim: int, tensor_args: int, theta: tuple):
-        # Output and every tensor input share one placement; None for theta when it is given.
+    def elementwise_strategies(ndim: int, outputs: int, tensor_args: int, theta: tuple):
+        # Outputs and every tensor input share one placement; None for theta when it is given.
         placements = [Replicate()] + [Shard(dim) for dim in range(ndim)]
-        return [([p], [p] * tensor_args + [None] * len(theta)) for p in placements]
+        return [([p] * outputs, [p] * tensor_args + [None] * len(theta)) for p in placements]
 
     @register_sharding(_ops.thresholded_relu.default)
     def thresholded_relu_sharding(x, *theta):
-        return elementwise_strategies(x.ndim, 1, theta)
+        return elementwise_strategies(x.ndim, 1, 1, theta)
+
+    # The in-place op returns () (design §2b): no output placements. register_sharding passes
+    # the op's return count and in-place flag on to DTensor's strategy expansion, which then
+    # keeps x's own placement (an in-place op cannot redistribute its target), so a Partial x
+    # is refused as torch refuses it for its own in-place ops (relu_).
+    @register_sharding(_ops.thresholded_relu_.default)
+    def thresholded_relu_inplace_sharding(x, *theta):
+        return elementwise_strategies(x.ndim, 0, 1, theta)
 
     @register_sharding(_ops.thresholded_relu_backward.default)
     def thresholded_relu_backward_sharding(grad_output, result, *theta):
-        return elementwise_strategies(result.ndim, 2, theta)
+        return elementwise_strategies(result.ndim, 1, 2, theta)
 
 
 # Builds of torch without distributed support (torch.distributed.is_available() False) have no

@@ -22,13 +22,14 @@ def check_dtensor(rank: int) -> None:
 
     mesh = init_device_mesh("cpu", (WORLD_SIZE,))
     torch.manual_seed(0)  # same dense tensors on both ranks
-    dense = torch.randn(6, 8, dtype=torch.float64)
-    grad = torch.randn(6, 8, dtype=torch.float64)
+    dense = torch.randn(4, 6, 8, dtype=torch.float64)
+    grad = torch.randn(4, 6, 8, dtype=torch.float64)
+    placements = [Shard(dim) for dim in range(dense.ndim)] + [Replicate()]
     # theta=1.0 is the schema default, which the dispatcher leaves out of the arguments.
     for theta in (0.3, 1.0):
         expected = torch.where(dense > theta, dense, torch.zeros_like(dense))
         dense_grad = torch.where(dense > theta, grad, torch.zeros_like(grad))
-        for placement in (Shard(0), Shard(1), Replicate()):
+        for placement in placements:
             x = distribute_tensor(dense, mesh, [placement]).requires_grad_()
             y = torch_ext.thresholded_relu(x, theta)
             assert isinstance(y, DTensor), type(y)
@@ -37,6 +38,57 @@ def check_dtensor(rank: int) -> None:
             y.backward(distribute_tensor(grad, mesh, [placement]))
             assert x.grad.placements == (placement,), (placement, x.grad.placements)
             assert torch.equal(x.grad.full_tensor(), dense_grad), (theta, placement)
+            for inplace in (lambda t: torch_ext.ThresholdedReLU(theta, inplace=True)(t),
+                            lambda t: torch.ops.torch_ext.thresholded_relu_(t, theta)):
+                target = distribute_tensor(dense, mesh, [placement])
+                storage = target.to_local().data_ptr()
+                inplace(target)
+                assert target.placements == (placement,)
+                assert target.to_local().data_ptr() == storage  # written in place
+                assert torch.equal(target.full_tensor(), expected), (theta, placement)
+        check_partial(mesh, theta, rank)
+
+
+def check_partial(mesh, theta: float, rank: int) -> None:
+    """A Partial(sum) input: as for torch.relu, the op runs on the reduced value (the op is
+    nonlinear: thresholding each rank's summand would give a wrong sum); the in-place op, which
+    cannot redistribute its target, does what torch.relu_ does (on torch 2.13: refuses)."""
+    from torch.distributed.tensor import DTensor, Partial, Replicate
+
+    import torch_ext
+
+    torch.manual_seed(1)
+    parts = torch.randn(WORLD_SIZE, 4, 6, dtype=torch.float64)  # rank r holds parts[r]
+    total = parts.sum(0)
+    expected = torch.where(total > theta, total, torch.zeros_like(total))
+    summed_separately = sum(torch.where(p > theta, p, torch.zeros_like(p)) for p in parts)
+    assert not torch.equal(expected, summed_separately)  # the inputs tell the two apart
+
+    def partial(t):
+        return DTensor.from_local(t.clone(), mesh, [Partial()])
+
+    y = torch_ext.thresholded_relu(partial(parts[rank]), theta)
+    # Reduced before the op: DTensor picks the cheaper of an all-reduce to Replicate (what
+    # torch.relu gets) and a reduce-scatter to a Shard (what this op gets on 2.13).
+    assert not any(p.is_partial() for p in y.placements), y.placements
+    assert torch.equal(y.full_tensor(), expected), theta
+    result = torch_ext.thresholded_relu(total, theta)
+    dx = torch.ops.torch_ext.thresholded_relu_backward(
+        partial(parts[rank]), DTensor.from_local(result, mesh, [Replicate()]), theta)
+    assert torch.equal(dx.full_tensor(), torch.where(result > theta, total, torch.zeros_like(total)))
+
+    def inplace_outcome(fn):
+        target = partial(parts[rank])
+        try:
+            fn(target)
+        except RuntimeError:
+            return None
+        return target.full_tensor()
+
+    reference = inplace_outcome(torch.relu_)
+    ours = inplace_outcome(lambda t: torch_ext.thresholded_relu_(t, theta))
+    assert (ours is None) == (reference is None), "refused by one of relu_ and ours only"
+    assert ours is None or torch.equal(ours, expected)
 
 
 def check_ddp(rank: int) -> None:
