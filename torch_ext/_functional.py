@@ -158,14 +158,17 @@ def thresholded_relu_(x: torch.Tensor, theta: float = 1.0) -> torch.Tensor:
     and for tensors whose elements overlap in memory (e.g. made by ``expand``).
     """
     theta = _checked_theta(theta, "thresholded_relu_")
+    if torch.onnx.is_in_onnx_export():
+        # Before the direct call: the legacy exporter's trace would drop a mutating op that
+        # returns nothing. ONNX graphs are functional: export the functional form.
+        from ._onnx import write_back_for_export
+
+        return write_back_for_export(x, thresholded_relu(x, theta))
     if _direct_call_allowed(x):
         return _C.thresholded_relu_(x, theta)
     if _fusable_under_compile(x):
         # Not masked_fill_: Inductor rounds bfloat16 through float32 there too (see
         # _select_bits); copy_ moves the composite's bits and is differentiable.
         return x.copy_(thresholded_relu_composite(x, theta))
-    if torch.onnx.is_in_onnx_export():
-        # The ONNX exporter cannot translate a mutating custom op: export its functional form.
-        return x.copy_(thresholded_relu(x, theta))
     _ops.thresholded_relu_(x, theta)
     return x

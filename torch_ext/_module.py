@@ -70,9 +70,7 @@ class ThresholdedReLU(torch.nn.Module):
             y = _onnx.thresholded_relu_for_export(x, self.theta)
         else:
             y = torch.ops.torch_ext.thresholded_relu(x, self.theta)
-        if self.inplace and not _onnx.is_legacy_graph_input(x):
-            return x.copy_(y)
-        return y
+        return _onnx.write_back_for_export(x, y) if self.inplace else y
 
     def extra_repr(self) -> str:
         """``theta=...`` and, when set, ``inplace=True`` (shown by ``repr``)."""

@@ -110,7 +110,7 @@ def in_dynamo_onnx_export() -> bool:
     )
 
 
-def is_legacy_graph_input(x: torch.Tensor) -> bool:
+def _is_legacy_graph_input(x: torch.Tensor) -> bool:
     """True when the legacy exporter traces and ``x`` is an input of the traced graph, which
     that exporter cannot write to (``aten::copy`` is unsupported there; writes to
     intermediate tensors are fine)."""
@@ -120,6 +120,13 @@ def is_legacy_graph_input(x: torch.Tensor) -> bool:
         return torch._C._get_value_trace(x).node().kind() == "prim::Param"
     except Exception:  # a private API: if it moves, fall back to writing
         return False
+
+
+def write_back_for_export(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The in-place forms during ONNX export: ``y`` (the functional result) copied into ``x``,
+    except into an input of the legacy exporter's graph, which it cannot write (the graph's
+    output is then ``y``, which is what ONNX's functional graphs return anyway)."""
+    return y if _is_legacy_graph_input(x) else x.copy_(y)
 
 
 # ---- torch.onnx.export(dynamo=True): custom_translation_table ----
