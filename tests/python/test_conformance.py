@@ -9,7 +9,8 @@ independent float64 reference; every route is then compared with eager. Costly r
 one program for all dtypes (and, where they can, all call styles) at once: one compilation per
 torch.compile setting, one export for torch.export/AOTInductor, one per ONNX exporter.
 
-Where a route cannot match by definition, the test asserts the documented difference (README,
+PyTorch's own operator checks (`torch.library.opcheck`) run on the same inputs. Where a route
+cannot match by definition, the test asserts the documented difference (README,
 "Routes that differ from eager"): ONNX's ThresholdedRelu maps NaN to 0 (float16/float32
 graphs), and onnxruntime has no CPU kernel for the bfloat16 and int16 graphs, which are then
 checked in onnx's reference evaluator instead.
@@ -410,3 +411,22 @@ def test_backward_matches_eager_bit_for_bit(route):
         assert_bitwise_equal(result, eager_results()[dtype])
     for dtype in FLOAT_DTYPES:
         assert_bitwise_equal(grads[dtype], eager_grads()[dtype])
+
+
+# ---- PyTorch's own operator checks (schema, fake tensors, autograd registration, AOT
+# dispatch) on the same inputs ----
+
+def _without_nan(t):
+    # opcheck compares with assert_close, for which NaN != NaN; the matrix above covers NaN.
+    return torch.where(torch.isnan(t), 0, t) if t.is_floating_point() else t
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES, ids=str)
+def test_opcheck_on_the_conformance_inputs(dtype):
+    x = _without_nan(INPUTS[dtype])
+    torch.library.opcheck(OPS.thresholded_relu.default, (x, THETA))
+    torch.library.opcheck(OPS.thresholded_relu_.default, (x.clone(), THETA))
+    if dtype.is_floating_point:
+        torch.library.opcheck(OPS.thresholded_relu.default, (x.clone().requires_grad_(), THETA))
+        torch.library.opcheck(OPS.thresholded_relu_backward.default,
+                              (_without_nan(GRADS[dtype]), OPS.thresholded_relu(x, THETA), THETA))

@@ -63,12 +63,8 @@ def test_compiled_functional_is_exact(dtype, dynamic):
             # theta rounding up (0.99999999) and down (1.00000001) in every dtype, exact in
             # every dtype (0.5, 0.0), beyond float16's range (65520.0) and float32's (1e300).
             for theta in (0.99999999, 1.00000001, 0.5, 0.0, 65520.0, 1e300, float("inf")):
-                # Exact values and signs of zero; Inductor may canonicalise NaN payloads.
-                actual, expected = fn(t, theta), reference(t, theta)
-                torch.testing.assert_close(actual, expected, rtol=0, atol=0, equal_nan=True)
-                numbers = ~torch.isnan(expected)
-                assert torch.equal(torch.signbit(actual[numbers]),
-                                   torch.signbit(expected[numbers]))
+                # Bit for bit: values, signs of zero and NaN payloads.
+                assert_bitwise_equal(fn(t, theta), reference(t, theta))
 
 
 def test_compiled_integer_input_uses_the_operator():
