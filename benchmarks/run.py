@@ -174,7 +174,9 @@ SETTLE_AFTER = {"onnxruntime": 0.05}
 def measure_interleaved(stmts: dict[str, str], globals_: dict, rounds: int,
                          min_run_time: float) -> dict[str, list[float]]:
     """Round-robin over the implementations; each round gives each one blocked_autorange median."""
-    timers = {name: Timer(stmt, globals=globals_) for name, stmt in stmts.items()}
+    # Timer runs its statement at num_threads, 1 unless given: keep the caller's setting.
+    timers = {name: Timer(stmt, globals=globals_, num_threads=torch.get_num_threads())
+              for name, stmt in stmts.items()}
     for timer in timers.values():
         timer.timeit(2)  # warm-up: first-touch of outputs, lazy initialisation, caches
     time.sleep(max(SETTLE_AFTER.values()))

@@ -124,6 +124,14 @@ def thresholded_relu_composite(x: torch.Tensor, theta: float) -> torch.Tensor:
     return _where_at_or_below(_below_or_at_theta(x, theta), x)
 
 
+def thresholded_relu_backward_composite(
+    grad_output: torch.Tensor, result: torch.Tensor, theta: float
+) -> torch.Tensor:
+    """``thresholded_relu_backward`` written the same way: ``grad_output`` where the saved
+    result is above theta or NaN (the mask keeps NaN), else 0."""
+    return _where_at_or_below(_below_or_at_theta(result, theta), grad_output)
+
+
 def thresholded_relu(x: torch.Tensor, theta: float = 1.0, inplace: bool = False) -> torch.Tensor:
     """Keras' ThresholdedReLU: ``x`` where ``x > theta``, else 0.
 

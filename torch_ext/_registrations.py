@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import torch
 
+from . import _inductor
+
 _ops = torch.ops.torch_ext
+
+# ---- Inductor: fused composites, registered when Inductor is first imported (_inductor.py) ----
+_inductor.install()
 
 # ---- vmap: the ops are element-wise, so a batched call is one call on the whole tensor ----
 # The rules (and the DTensor strategies below) take theta as `*theta`: the dispatcher leaves
