@@ -3,9 +3,10 @@
 Three routes to the same result:
 - plain eager calls go straight to the compiled operator through pybind11 (a fraction of the
   cost of ``torch.ops``);
-- under ``torch.compile`` floating-point inputs take an exact ``torch.where`` composite, which
-  Inductor fuses with its neighbours (the C++ operator would be an opaque extern call and a
-  separate pass over memory) and which needs no recompilation when theta changes;
+- under ``torch.compile`` floating-point inputs take the exact composite below, which Inductor
+  fuses with its neighbours and which, unlike the operator's float argument, needs no
+  recompilation when theta changes (a direct ``torch.ops`` call fuses too, through the same
+  composite: see ``_inductor``);
 - everything else that must see a dispatcher operator (``torch.export``, integer inputs under
   compile, ``__torch_function__`` overrides) calls ``torch.ops.torch_ext``.
 """
