@@ -70,15 +70,11 @@ def _inplace_as_functional(x: torch.Tensor, theta: float = 1.0) -> None:
     x.copy_(_ops.thresholded_relu(x, theta))
 
 
-def _backward(grad_output: torch.Tensor, result: torch.Tensor, theta: float) -> torch.Tensor:
-    return thresholded_relu_backward_composite(grad_output, result, theta)
-
-
 def _register(table_module: types.ModuleType) -> None:
     """Adds the decompositions to Inductor's table (and to the copy it caches, if made)."""
     entries = {
         _ops.thresholded_relu.default: _forward,
-        _ops.thresholded_relu_backward.default: _backward,
+        _ops.thresholded_relu_backward.default: thresholded_relu_backward_composite,
     }
     table_module.decompositions.update(entries)
     # select_decomp_table() returns a cached merge of that table (fast_random_decomps, torch
