@@ -51,12 +51,33 @@ def _direct_call_allowed(x: torch.Tensor) -> bool:
     return not torch.compiler.is_compiling() and not has_torch_function_unary(x)
 
 
+def _is_exporting() -> bool:
+    """Whether torch.export (or the ONNX exporter through it) is tracing. Read from the flag
+    that torch.export sets, not through ``torch.compiler.is_exporting()``: torch 2.11's Dynamo
+    folds that call to True in every trace, torch.compile's included (2.13 and later read the
+    same flag)."""
+    return torch.compiler._is_exporting_flag
+
+
+def _under_functorch_transform() -> bool:
+    """Whether a torch.func transform (grad, vmap, jvp, jacrev, ...) is active. Dynamo answers
+    ``peek_interpreter_stack()`` with the interpreter at trace time, and ``isinstance`` on it
+    is right both eager and traced (``is None`` on it is always False under Dynamo)."""
+    return isinstance(
+        torch._C._functorch.peek_interpreter_stack(), torch._C._functorch.CInterpreter
+    )
+
+
 def _fusable_under_compile(x: torch.Tensor) -> bool:
     return (
         torch.compiler.is_compiling()
         # exported programs (torch.export, ONNX) keep the torch_ext op
-        and not torch.compiler.is_exporting()
+        and not _is_exporting()
         and not torch.onnx.is_in_onnx_export()
+        # Under torch.func, Dynamo inlines the composite's autograd.Function and differentiates
+        # its forward, whose bit-view select has no derivative: the operator keeps its own
+        # autograd there (and Inductor still fuses it, through its decomposition).
+        and not _under_functorch_transform()
         and x.dtype.is_floating_point
     )
 
@@ -74,22 +95,16 @@ def _below_or_at_theta(x: torch.Tensor, theta: float) -> torch.Tensor:
     return (x < t) | ((x == t) & (t.to(torch.float64) <= theta_exact))
 
 
-# Integer dtype of each floating dtype's size: selecting on the bits keeps every value exactly.
-_BITS_DTYPE = {
-    torch.float16: torch.int16,
-    torch.bfloat16: torch.int16,
-    torch.float32: torch.int32,
-    torch.float64: torch.int64,
-}
-
-
 def _select_bits(mask: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
     # Inductor computes 16-bit floats in float32 and converts back, which rewrites bfloat16
     # NaN payloads (0x7FC1 -> 0xFFFF); on an integer bit-view (a bitcast to Inductor) the
-    # select moves the bits untouched, and +0 bits are +0.0.
-    bits_dtype = _BITS_DTYPE.get(values.dtype)
-    if bits_dtype is None:  # integers: nothing to round
+    # select moves the bits untouched, and +0 bits are +0.0. (The integer dtype of the same
+    # size is picked here, not looked up in a module-level table: Dynamo guards on such a
+    # lookup, and regional compilation cannot resolve that guard.)
+    if not values.dtype.is_floating_point:  # integers: nothing to round
         return torch.where(mask, 0, values)
+    size = values.element_size()
+    bits_dtype = torch.int16 if size == 2 else torch.int32 if size == 4 else torch.int64
     return torch.where(mask, 0, values.view(bits_dtype)).view(values.dtype)
 
 

@@ -30,6 +30,7 @@ import types
 
 import torch
 
+from . import _C
 from ._functional import (
     _where_at_or_below,
     thresholded_relu_backward_composite,
@@ -60,13 +61,10 @@ def _forward(x: torch.Tensor, theta: float = 1.0) -> torch.Tensor:
 
 
 def _inplace_as_functional(x: torch.Tensor, theta: float = 1.0) -> None:
-    # Fake tensors decompose a CompositeImplicitAutograd op instead of calling its Meta kernel,
-    # whose at::assert_no_internal_overlap(x) must still refuse an expanded x (copy_ does not
-    # check under fake tensors). 1 is MemOverlap::Yes, what that assertion refuses.
-    if torch._debug_has_internal_overlap(x) == 1:
-        raise RuntimeError(
-            "unsupported operation: more than one element of the written-to tensor refers to a "
-            "single memory location. Please clone() the tensor before performing the operation.")
+    # Fake tensors decompose a CompositeImplicitAutograd op instead of calling its Meta kernel:
+    # the kernels' own checks run first, so that fake and real tensors refuse the same call
+    # with the same error (copy_ does not check overlap under fake tensors).
+    _C.check_inplace_args(x, theta)
     x.copy_(_ops.thresholded_relu(x, theta))
 
 

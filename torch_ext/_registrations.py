@@ -5,6 +5,7 @@ device kernels are registered in C++; see csrc/ops/.)"""
 from __future__ import annotations
 
 import torch
+from torch.nested._internal.nested_tensor import NestedTensor
 
 from . import _inductor
 
@@ -43,6 +44,19 @@ def _thresholded_relu_backward_vmap(info, in_dims, grad_output, result, *theta):
     grad_output = _batch_first(grad_output, grad_dim, info.batch_size)
     result = _batch_first(result, result_dim, info.batch_size)
     return _ops.thresholded_relu_backward(grad_output, result, *theta), 0
+
+
+# ---- Nested tensors (jagged layout): the in-place op on the packed values ----
+# The out-of-place ops need nothing: NestedTensor maps any op tagged pointwise onto its values
+# and wraps the result. For an op that returns nothing that wrapping fails after the write,
+# so the in-place op gets its own rule. (Strided-layout nested tensors have no kernel and are
+# refused before anything is written.)
+
+
+@torch.library.register_torch_dispatch("torch_ext::thresholded_relu_", NestedTensor)
+def _thresholded_relu_inplace_nested(cls, func, types, args, kwargs):
+    x, *theta = args
+    func(x._values, *theta, **kwargs)
 
 
 # ---- DTensor: any sharding passes through unchanged (never Partial: the op is nonlinear) ----

@@ -8,6 +8,7 @@
 
 #include <ATen/Dispatch_v2.h>
 #include <ATen/MemoryOverlap.h>
+#include <c10/core/InferenceMode.h>
 #include <ATen/ops/empty_like.h>
 #include <ATen/ops/le.h>
 #include <ATen/ops/masked_fill.h>
@@ -66,6 +67,12 @@ void check_forward_args(const char* op, const at::Tensor& x, double theta) {
 
 void check_inplace_args(const at::Tensor& x, double theta) {
   check_forward_args("thresholded_relu_", x, theta);
+  // PyTorch refuses this when it bumps the version counter, after its kernel has written;
+  // checked here, the refused tensor is left as it was.
+  TORCH_CHECK(
+      !x.is_inference() || c10::InferenceMode::is_enabled(),
+      "thresholded_relu_: in-place update to an inference tensor outside InferenceMode is not "
+      "allowed (x was created under torch.inference_mode()); clone it first");
   // As PyTorch's own in-place ops: writing through overlapping elements (an expanded tensor)
   // would make the result depend on the write order.
   at::assert_no_internal_overlap(x);

@@ -21,6 +21,12 @@ PYBIND11_MODULE(_C, m) {
       [](at::Tensor& x, double theta) { return torch_ext::thresholded_relu_(x, theta); },
       py::arg("x"), py::arg("theta") = 1.0, release_gil);
   m.def(
+      "check_inplace_args",
+      [](const at::Tensor& x, double theta) { torch_ext::detail::check_inplace_args(x, theta); },
+      py::arg("x"), py::arg("theta"),
+      "Refuses what the in-place operator's kernels refuse, in the same order and with the same "
+      "errors, for implementations of it written in Python.");
+  m.def(
       "threshold_in_dtype",
       [](double theta, at::ScalarType dtype) -> py::object {
         const c10::Scalar t = torch_ext::detail::threshold_in_dtype(theta, dtype);

@@ -103,15 +103,22 @@ void inplace_autograd(const at::Tensor& x, double theta) {
       find_op("torch_ext::thresholded_relu_").typed<void(const at::Tensor&, double)>();
   const bool requires_grad = torch::autograd::compute_requires_grad(x);
   torch::autograd::check_inplace(x, requires_grad);
+  // The order of PyTorch's generated in-place kernels: x's edges are collected before the
+  // kernel bumps its version. Collected after, a view's grad_fn would be regenerated from
+  // its base's old history and rebase_history would leave the mask out of gradients that
+  // flow through the returned view.
+  decltype(make_node<ThresholdedReluBackward>()) node;
+  if (requires_grad) {
+    node = make_node<ThresholdedReluBackward>();
+    node->set_next_edges(torch::autograd::collect_next_edges(x));
+    node->theta_ = theta;
+  }
   {
     // Below autograd but above ADInplaceOrView, which bumps x's version counter.
     at::AutoDispatchBelowAutograd guard;
     op.call(x, theta);
   }
-  if (requires_grad) {
-    auto node = make_node<ThresholdedReluBackward>();
-    node->set_next_edges(torch::autograd::collect_next_edges(x));
-    node->theta_ = theta;
+  if (node) {
     torch::autograd::rebase_history(x, node);
     node->result_ = SavedVariable(x, /*is_output=*/true, /*is_inplace_on_view=*/x.is_view());
   }
