@@ -217,9 +217,20 @@ REGIONAL_ENTRY_POINTS = {
 }
 
 
+# torch 2.11's Dynamo fails inside a region on the compiled composite (an autograd.Function
+# whose forward views the values' bits as integers: "KeyError: example_value"); 2.13 and later
+# trace it. Only the operator itself (torch.ops) takes no composite there.
+_OLD_DYNAMO = tuple(int(p) for p in torch.__version__.split("+")[0].split(".")[:2]) < (2, 13)
+_REGION_XFAIL = pytest.mark.xfail(
+    _OLD_DYNAMO, strict=True, raises=torch._dynamo.exc.InternalTorchDynamoError,
+    reason="torch 2.11 Dynamo: dtype view inside an autograd.Function in a nested_compile_region")
+
+
 @pytest.mark.parametrize("backend", ["aot_eager", "inductor"])
 @pytest.mark.parametrize("dtype", [torch.float64, torch.bfloat16])
-@pytest.mark.parametrize("act", REGIONAL_ENTRY_POINTS.values(), ids=REGIONAL_ENTRY_POINTS.keys())
+@pytest.mark.parametrize("act", [
+    pytest.param(act, id=name, marks=[] if name == "torch.ops" else [_REGION_XFAIL])
+    for name, act in REGIONAL_ENTRY_POINTS.items()])
 def test_regional_compilation_matches_eager(act, dtype, backend):
     torch._dynamo.reset()
 
