@@ -7,6 +7,10 @@
 #include <torch/csrc/autograd/forward_grad.h>
 
 #include <cmath>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace {
 
@@ -109,6 +113,32 @@ TEST(Autograd, InPlaceOnViewOfNonLeafRebasesHistory) {
   EXPECT_TRUE(bitwise_equal(h.detach(), torch::tensor({0.5, 0.0, 3.0, 0.1}, torch::kDouble)));
   (h * torch::tensor({1.0, 10.0, 100.0, 1000.0}, torch::kDouble)).sum().backward();
   EXPECT_TRUE(bitwise_equal(x.grad(), torch::tensor({1.0, 0.0, 100.0, 1000.0}, torch::kDouble)));
+}
+
+// Gradients that flow through the tensor the in-place call returns (a view), for views of
+// several kinds, against PyTorch's own in-place threshold_ on the same graph.
+TEST(Autograd, InPlaceOnViewsMatchesNativeThroughTheReturnedView) {
+  const std::vector<std::pair<std::string, std::function<at::Tensor(const at::Tensor&)>>> views{
+      {"slice", [](const at::Tensor& b) { return b.slice(1, 1, 4); }},
+      {"transpose", [](const at::Tensor& b) { return b.t(); }},
+      {"diagonal", [](const at::Tensor& b) { return b.diagonal(); }},
+      {"view of a view", [](const at::Tensor& b) { return b.view({20}).slice(0, 3, 11); }},
+  };
+  for (const auto& [name, make_view] : views) {
+    SCOPED_TRACE(name);
+    const auto run = [&](const std::function<at::Tensor(at::Tensor&)>& op) {
+      const auto x = torch::linspace(-0.5, 1.5, 20, torch::kDouble).view({4, 5}).requires_grad_();
+      auto base = x * 1;
+      auto view = make_view(base);
+      const auto out = op(view);
+      const auto weights = torch::arange(1, out.numel() + 1, torch::kDouble).view(out.sizes());
+      const auto loss = (out * weights).sum() + (base * 0.5).sum();
+      return torch::autograd::grad({loss}, {x})[0];
+    };
+    const auto ours = run([](at::Tensor& v) -> at::Tensor { return torch_ext::thresholded_relu_(v, 0.3); });
+    const auto native = run([](at::Tensor& v) -> at::Tensor { return at::threshold_(v, 0.3, 0.0); });
+    EXPECT_TRUE(bitwise_equal(ours, native));
+  }
 }
 
 TEST(Autograd, InPlaceOnSavedTensorIsDetected) {
