@@ -23,9 +23,6 @@ compilation can read them; if Inductor was imported first, they are added at onc
 
 from __future__ import annotations
 
-import importlib.abc
-import importlib.machinery
-import sys
 import types
 
 import torch
@@ -36,6 +33,7 @@ from ._functional import (
     thresholded_relu_backward_composite,
     thresholded_relu_composite,
 )
+from ._lazy import when_imported
 
 _ops = torch.ops.torch_ext
 _TABLE_MODULE = "torch._inductor.decomposition"
@@ -82,27 +80,6 @@ def _register(table_module: types.ModuleType) -> None:
         cached_merge().update(entries)
 
 
-class _RegisterAfterImport(importlib.abc.MetaPathFinder):
-    """Finds nothing itself: when ``torch._inductor.decomposition`` is about to be imported,
-    it lets the regular path finder find it and wraps the loader to register after it runs."""
-
-    def find_spec(self, fullname, path, target=None):
-        if fullname != _TABLE_MODULE:
-            return None
-        spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
-        if spec is None or spec.loader is None:
-            return spec
-        exec_module = spec.loader.exec_module
-
-        def exec_then_register(module):
-            exec_module(module)
-            _register(module)
-            sys.meta_path.remove(self)  # once is enough
-
-        spec.loader.exec_module = exec_then_register  # this spec's own loader instance
-        return spec
-
-
 _library = torch.library.Library("torch_ext", "IMPL")
 
 
@@ -110,7 +87,4 @@ def install() -> None:
     """Registers the in-place op's functional form, and the decompositions now if Inductor's
     table exists, else when it is first imported."""
     _library.impl("thresholded_relu_", _inplace_as_functional, "CompositeImplicitAutograd")
-    if _TABLE_MODULE in sys.modules:
-        _register(sys.modules[_TABLE_MODULE])
-    else:
-        sys.meta_path.insert(0, _RegisterAfterImport())
+    when_imported(_TABLE_MODULE, _register)

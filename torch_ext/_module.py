@@ -57,7 +57,7 @@ class ThresholdedReLU(torch.nn.Module):
                 torch.ops.torch_ext.thresholded_relu_(x, self.theta)
                 return x
             return torch.ops.torch_ext.thresholded_relu(x, self.theta)
-        if torch.onnx.is_in_onnx_export():
+        if _onnx.is_in_onnx_export():
             return self._forward_for_onnx(x)
         return thresholded_relu(x, self.theta, self.inplace)
 

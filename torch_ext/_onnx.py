@@ -28,6 +28,8 @@ exported float16/float32 graph, where this library keeps NaN.
 from __future__ import annotations
 
 import math
+import sys
+import types
 from typing import Any, Callable
 
 import torch
@@ -220,13 +222,24 @@ def _legacy_symbolic(g: Any, x: Any, theta: Any) -> Any:
     return g.op("Where", g.op("LessOrEqual", x, t), zero, x)
 
 
-def _register_legacy_symbolic() -> bool:
-    register = getattr(torch.onnx, "register_custom_op_symbolic", None)
-    if register is None:  # the legacy exporter is gone from this torch
-        return False
-    register("torch_ext::thresholded_relu", _legacy_symbolic, LEGACY_MIN_OPSET)
-    return True
-
-
 #: Whether the legacy (``dynamo=False``) exporter exists in this torch and knows the operator.
-legacy_exporter_registered: bool = _register_legacy_symbolic()
+#: Set when ``torch.onnx`` is first imported (see ``_registrations``): importing it loads the
+#: exporters, which a program that never exports should not pay for.
+legacy_exporter_registered: bool = False
+
+
+def register_legacy_symbolic(onnx_module: types.ModuleType) -> None:
+    """Registers the legacy exporter's symbolic with ``onnx_module`` (``torch.onnx``), if that
+    torch still has the legacy exporter."""
+    global legacy_exporter_registered
+    register = getattr(onnx_module, "register_custom_op_symbolic", None)
+    if register is None:  # the legacy exporter is gone from this torch
+        return
+    register("torch_ext::thresholded_relu", _legacy_symbolic, LEGACY_MIN_OPSET)
+    legacy_exporter_registered = True
+
+
+def is_in_onnx_export() -> bool:
+    """``torch.onnx.is_in_onnx_export()``, without importing ``torch.onnx`` (and with it the
+    exporters) when nothing has imported it: no export can be running then."""
+    return "torch.onnx" in sys.modules and torch.onnx.is_in_onnx_export()

@@ -1,13 +1,18 @@
 """Registrations that give the operators their place in PyTorch 2 subsystems:
-``torch.func.vmap`` batching rules and DTensor sharding strategies. (Autograd, Meta and the
-device kernels are registered in C++; see csrc/ops/.)"""
+``torch.func.vmap`` batching rules (now), and, when their subsystem is first imported
+(``_lazy.when_imported``), Inductor decompositions, DTensor sharding strategies and the legacy
+ONNX exporter's symbolic. (Autograd, Meta and the device kernels are registered in C++; see
+csrc/ops/.)"""
 
 from __future__ import annotations
+
+import types
 
 import torch
 from torch.nested._internal.nested_tensor import NestedTensor
 
-from . import _inductor
+from . import _inductor, _onnx
+from ._lazy import when_imported
 
 _ops = torch.ops.torch_ext
 
@@ -62,9 +67,11 @@ def _thresholded_relu_inplace_nested(cls, func, types, args, kwargs):
 # ---- DTensor: any sharding passes through unchanged (never Partial: the op is nonlinear) ----
 # A Partial input gets no strategy of its own, so DTensor redistributes it to one of these (a
 # Replicate, by reducing first), as for torch's own nonlinear pointwise ops.
+# Registered when torch.distributed.tensor is first imported: it pulls in sympy and symbolic
+# shapes, which would double the cost of `import torch_ext` for programs that never use DTensor.
 
 
-def _register_dtensor_sharding() -> None:
+def _register_dtensor_sharding(_package: types.ModuleType) -> None:
     from torch.distributed.tensor.experimental import register_sharding
     from torch.distributed.tensor.placement_types import Replicate, Shard
 
@@ -93,4 +100,7 @@ def _register_dtensor_sharding() -> None:
 # Builds of torch without distributed support (torch.distributed.is_available() False) have no
 # DTensor to register with.
 if torch.distributed.is_available():
-    _register_dtensor_sharding()
+    when_imported("torch.distributed.tensor", _register_dtensor_sharding)
+
+# ---- ONNX: the legacy (dynamo=False) exporter's symbolic, once torch.onnx is imported ----
+when_imported("torch.onnx", _onnx.register_legacy_symbolic)
