@@ -17,13 +17,18 @@ log() { printf '\n==> %s\n' "$*"; }
 
 # Runs "$@" as a named stage and reports its time (CI's log and summary read these lines).
 stage() {  # <name> <command> [args...]
-  local name="$1" start=$SECONDS
+  local name="$1" start=$SECONDS status
   shift
   log "$name"
   "$@"
-  local seconds=$(( SECONDS - start ))
-  printf '<== %s: %d s\n' "$name" "$seconds"
-  if [ -n "${TORCH_EXT_STAGE_LOG:-}" ]; then printf '%d\t%s\n' "$seconds" "$name" >>"$TORCH_EXT_STAGE_LOG"; fi
+  status=$?  # non-zero here only where errexit is off (a caller's `if` or `||`)
+  local seconds=$(( SECONDS - start )) result=""
+  [ "$status" -eq 0 ] || result=" (FAILED, exit $status)"
+  printf '<== %s: %d s%s\n' "$name" "$seconds" "$result"
+  if [ -n "${TORCH_EXT_STAGE_LOG:-}" ]; then
+    printf '%d\t%s%s\n' "$seconds" "$name" "$result" >>"$TORCH_EXT_STAGE_LOG"
+  fi
+  return "$status"
 }
 
 # CMake picks up these launchers for every project it configures from here on: setup.py's
