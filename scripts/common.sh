@@ -66,7 +66,7 @@ ensure_python() {
     PYTHON="$TORCH_EXT_PYTHON"
   else
     local venv="$REPO_ROOT/.venv-torch$TORCH_VERSION" maker="${TORCH_EXT_VENV_PYTHON:-python3}"
-    local want
+    local want packages=(setuptools wheel build ninja pytest hypothesis numpy onnx onnxscript onnxruntime)
     want="$("$maker" -c 'import sys; print(sys.version.split()[0])')"
     if [ ! -x "$venv/bin/python" ] || [ "$("$venv/bin/python" -c 'import sys; print(sys.version.split()[0])')" != "$want" ]; then
       log "creating $venv (Python $want) with torch==$TORCH_VERSION"
@@ -74,10 +74,9 @@ ensure_python() {
     fi
     PYTHON="$venv/bin/python"
     if ! "$PYTHON" -c "import torch, sys; sys.exit(not torch.__version__.startswith('$TORCH_VERSION'))" 2>/dev/null; then
-      "$PYTHON" -m pip install -q --disable-pip-version-check "torch==$TORCH_VERSION"
+      packages=("torch==$TORCH_VERSION" "${packages[@]}")
     fi
-    "$PYTHON" -m pip install -q --disable-pip-version-check setuptools wheel build ninja pytest hypothesis numpy \
-      onnx onnxscript onnxruntime
+    "$PYTHON" -m pip install -q --disable-pip-version-check "${packages[@]}"
   fi
   "$PYTHON" -c "import torch; print('torch', torch.__version__, '| CUDA available:', torch.cuda.is_available())"
 }
