@@ -71,7 +71,7 @@ def make_config(mode: str) -> Config:
     if mode == "tiny":  # the smoke test: every section, almost no time
         return Config([KB, 64 * KB], ["float32", "bfloat16"], [1], 1, 0.01, [KB, 64 * KB],
                       ["float32"], [64 * KB], 0.01)
-    if mode == "short":  # under a minute
+    if mode == "short":  # about a minute; the CUDA rows are design.md §4's (256M elements)
         return Config([KB, MB, 16 * MB], ["float32"], threads, 3, 0.05,
                       [MB, 16 * MB, 256 * MB], ["float32", "bfloat16"], [16 * MB], 0.1)
     return Config([KB << (2 * i) for i in range(9)],  # 1K, 4K, ..., 64M
@@ -468,7 +468,8 @@ def _version_of(module: str) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python benchmarks/run.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--short", action="store_true", help="float32, 3 sizes: under a minute")
+    p.add_argument("--short", action="store_true",
+                   help="CPU float32 at 3 sizes, CUDA float32 and bfloat16 to 256M: about a minute")
     p.add_argument("--tiny", action="store_true", help="seconds; for the smoke test")
     p.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"),
                    help="output folder (default: benchmarks/out)")

@@ -1,15 +1,47 @@
-# Shared set-up for scripts/run_example.sh and scripts/run_tests.sh (source it, don't run it).
+# Shared set-up for the scripts in scripts/ and .ci/run (source it, don't run it).
 #
 # Environment:
-#   TORCH_VERSION      torch to install into the virtual environment (default 2.13.0)
-#   TORCH_EXT_PYTHON   use this Python (which already has torch) instead of a virtual env
+#   TORCH_VERSION          torch to install into the virtual environment (default 2.13.0)
+#   TORCH_EXT_VENV_PYTHON  the Python that makes that virtual environment (default python3), e.g.
+#                          a Python 3.12 for torch 2.11.0 as on the GPU machine
+#   TORCH_EXT_PYTHON       use this Python (which already has torch) instead of a virtual env
 #   TORCH_CUDA_ARCH_LIST, FORCE_CUDA, MAX_JOBS   passed on to the build (see setup.py)
+#   TORCH_EXT_STAGE_LOG    if set, a file that `stage` appends "<seconds>\t<name>" lines to
+# When ccache is installed, CMake builds go through it (see use_compiler_cache).
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TORCH_VERSION="${TORCH_VERSION:-2.13.0}"
 
 log() { printf '\n==> %s\n' "$*"; }
+
+# Runs "$@" as a named stage and reports its time (CI's log and summary read these lines).
+stage() {  # <name> <command> [args...]
+  local name="$1" start=$SECONDS status
+  shift
+  log "$name"
+  "$@"
+  status=$?  # non-zero here only where errexit is off (a caller's `if` or `||`)
+  local seconds=$(( SECONDS - start )) result=""
+  [ "$status" -eq 0 ] || result=" (FAILED, exit $status)"
+  printf '<== %s: %d s%s\n' "$name" "$seconds" "$result"
+  if [ -n "${TORCH_EXT_STAGE_LOG:-}" ]; then
+    printf '%d\t%s%s\n' "$seconds" "$name" "$result" >>"$TORCH_EXT_STAGE_LOG"
+  fi
+  return "$status"
+}
+
+# CMake picks up these launchers for every project it configures from here on: setup.py's
+# build, the test and sanitizer builds, and the builds the install-route tests make from
+# copies of the checkout. The key leaves out the build folder (hash_dir), and paths under
+# CCACHE_BASEDIR (if set) count relative to the build folder, so two copies of the checkout
+# built against the same torch share entries. `ccache --show-stats` reports hits.
+use_compiler_cache() {
+  command -v ccache >/dev/null || return 0
+  export CMAKE_CXX_COMPILER_LAUNCHER=ccache CMAKE_CUDA_COMPILER_LAUNCHER=ccache
+  export CCACHE_NOHASHDIR=1
+}
+use_compiler_cache
 
 # System packages the C++ side needs: a compiler, CMake, Ninja, GoogleTest.
 ensure_system_packages() {
@@ -33,17 +65,18 @@ ensure_python() {
   if [ -n "${TORCH_EXT_PYTHON:-}" ]; then
     PYTHON="$TORCH_EXT_PYTHON"
   else
-    local venv="$REPO_ROOT/.venv-torch$TORCH_VERSION"
-    if [ ! -x "$venv/bin/python" ]; then
-      log "creating $venv with torch==$TORCH_VERSION"
-      python3 -m venv "$venv"
+    local venv="$REPO_ROOT/.venv-torch$TORCH_VERSION" maker="${TORCH_EXT_VENV_PYTHON:-python3}"
+    local want packages=(setuptools wheel build ninja pytest hypothesis numpy onnx onnxscript onnxruntime)
+    want="$("$maker" -c 'import sys; print(sys.version.split()[0])')"
+    if [ ! -x "$venv/bin/python" ] || [ "$("$venv/bin/python" -c 'import sys; print(sys.version.split()[0])')" != "$want" ]; then
+      log "creating $venv (Python $want) with torch==$TORCH_VERSION"
+      "$maker" -m venv --clear "$venv"
     fi
     PYTHON="$venv/bin/python"
     if ! "$PYTHON" -c "import torch, sys; sys.exit(not torch.__version__.startswith('$TORCH_VERSION'))" 2>/dev/null; then
-      "$PYTHON" -m pip install -q --disable-pip-version-check "torch==$TORCH_VERSION"
+      packages=("torch==$TORCH_VERSION" "${packages[@]}")
     fi
-    "$PYTHON" -m pip install -q --disable-pip-version-check setuptools wheel build ninja pytest hypothesis numpy \
-      onnx onnxscript onnxruntime
+    "$PYTHON" -m pip install -q --disable-pip-version-check "${packages[@]}"
   fi
   "$PYTHON" -c "import torch; print('torch', torch.__version__, '| CUDA available:', torch.cuda.is_available())"
 }

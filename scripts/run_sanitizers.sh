@@ -35,8 +35,7 @@ cmake -S "$REPO_ROOT" -B "$build" -G Ninja \
 grep -q '^TORCH_EXT_SANITIZE:BOOL=ON' "$build/CMakeCache.txt" \
   || { echo "TORCH_EXT_SANITIZE is not ON in $build" >&2; exit 1; }
 
-log "building (instrumented)"
-cmake --build "$build" --parallel "${MAX_JOBS:-$(nproc)}"
+stage "sanitizers: instrumented build" cmake --build "$build" --parallel "${MAX_JOBS:-$(nproc)}"
 
 # The test program and library must really be instrumented, or a clean run would prove
 # nothing. (Read the listings into variables first: `cmd | grep -q` under pipefail fails at
@@ -91,8 +90,8 @@ for fault_and_report in "leak:ERROR: LeakSanitizer" "overflow:heap-buffer-overfl
   fi
 done
 
-log "ctest under ASan + LSan + UBSan"
-(cd "$build" && ctest --output-on-failure --no-tests=error --parallel "$(nproc)")
+stage "sanitizers: ctest under ASan + LSan + UBSan" \
+  ctest --test-dir "$build" --output-on-failure --no-tests=error --parallel "$(nproc)"
 
 # A report that a test swallowed (e.g. in a child process) would still be printed: look.
 if grep -rlE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' \

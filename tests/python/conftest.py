@@ -3,10 +3,16 @@ import tempfile
 
 import pytest
 import torch
+from hypothesis import settings
 
 # Inductor's cache keys ignore a C++ operator's kernels: after a rebuild it could serve a
 # stale compiled graph. Give every test session its own cache.
 os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", tempfile.mkdtemp(prefix="torch_ext_inductor_"))
+
+# `pytest --hypothesis-profile quick`: a tenth of the examples of each property test
+# (test_properties.draws). CI draws them in full once, on its first torch version, and quickly
+# on the others, where the same properties run against each torch's build.
+settings.register_profile("quick", max_examples=settings.get_profile("default").max_examples // 10)
 
 FLOAT_DTYPES = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
 INT_DTYPES = [torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64]

@@ -25,10 +25,16 @@ from conftest import assert_bitwise_equal as _conftest_assert_bitwise_equal
 
 OPS = torch.ops.torch_ext
 
-# Bounded so that the whole file runs in well under a minute on 2 cores.
+
+def draws(full: int) -> int:
+    """`full` examples under hypothesis' default profile; proportionally fewer under a smaller
+    one (`pytest --hypothesis-profile quick`, registered in conftest.py)."""
+    return max(1, full * settings().max_examples // settings.get_profile("default").max_examples)
+
+
 PROPERTY_SETTINGS = settings(
     deadline=None,
-    max_examples=400,
+    max_examples=draws(400),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
@@ -286,7 +292,7 @@ def test_output_layout_follows_a_permuted_or_sliced_input(shape, data, dtype, st
         assert y.stride() == torch.empty_like(x).stride()
 
 
-@settings(deadline=None, max_examples=500)
+@settings(deadline=None, max_examples=draws(500))
 @given(x=st.one_of(st.integers(-2**63, 2**63 - 1), st.integers(2**53 - 4, 2**53 + 4),
                    st.integers(2**62 - 2**12, 2**62 + 2**12), st.integers(2**63 - 2**12, 2**63 - 1)),
        how=st.sampled_from(["at", "up", "down", "plus_half"]))
@@ -366,7 +372,7 @@ def test_backward_matches_mask_of_the_output(case, grad_case, grad_transposed):
     assert_bitwise_equal(grad, torch.where(keep_x, g, torch.zeros_like(g)))
 
 
-@settings(deadline=None, max_examples=60)
+@settings(deadline=None, max_examples=draws(60))
 @given(shape=st.lists(st.integers(1, 4), min_size=0, max_size=3).map(tuple),
        theta=st.one_of(st.just(0.0), st.floats(0.0, 3.0)),
        seed=st.integers(0, 2**31 - 1), transpose=st.booleans(), inplace=st.booleans())
@@ -392,7 +398,7 @@ def test_gradcheck_random_float64_cases(shape, theta, seed, transpose, inplace):
 # The threshold rule itself, one value at a time, on the dtype grid
 
 
-@settings(deadline=None, max_examples=500)
+@settings(deadline=None, max_examples=draws(500))
 @given(dtype=st.sampled_from(FLOAT_DTYPES), data=st.data())
 def test_single_value_at_and_around_theta(dtype, data):
     """For x a value of dtype and theta anywhere near it, the answer is x > theta as reals."""
@@ -409,7 +415,7 @@ def test_single_value_at_and_around_theta(dtype, data):
             assert yi == 0.0 and math.copysign(1.0, yi) == 1.0, (xi, theta, yi)
 
 
-@settings(deadline=None, max_examples=500)
+@settings(deadline=None, max_examples=draws(500))
 @given(dtype=st.sampled_from([d for d in ALL_DTYPES if not d.is_floating_point]), data=st.data())
 def test_single_integer_value_at_and_around_theta(dtype, data):
     pool = data.draw(value_pools(dtype))
