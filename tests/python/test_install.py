@@ -29,6 +29,7 @@ import torch_ext
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_DIR = Path(torch_ext.__file__).resolve().parent
+VERSION = torch_ext.__version__  # without the label naming the torch
 BUILD_TIMEOUT = 1800
 
 # A probe that a fresh install works from Python: a hand-worked case and the C++ package files.
@@ -225,7 +226,7 @@ def wheel_build(tmp_path_factory) -> WheelBuild:
     run([sys.executable, "-m", "build", "--sdist", "--no-isolation", "--outdir",
          str(tmp / "dist"), str(src)])
     (sdist,) = (tmp / "dist").glob("*.tar.gz")
-    assert sdist.name == "torch_ext-0.1.0.tar.gz"  # an sdist names no torch
+    assert sdist.name == f"torch_ext-{VERSION}.tar.gz"  # an sdist names no torch
     with tarfile.open(sdist) as tar:
         names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
         tar.extractall(tmp / "unpacked")
@@ -252,7 +253,7 @@ def expected_label() -> str:
 @pytest.mark.install_routes
 def test_wheel_names_its_torch_and_a_manylinux_platform(wheel_build):
     name, version, python_tag, abi_tag, platform_tag = wheel_build.wheel.stem.split("-")
-    assert name == "torch_ext" and version == f"0.1.0+{expected_label()}", wheel_build.wheel.name
+    assert name == "torch_ext" and version == f"{VERSION}+{expected_label()}", wheel_build.wheel.name
     assert re.fullmatch(r"manylinux_2_\d+_x86_64(\.manylinux.*)?", platform_tag), platform_tag
     assert python_tag == abi_tag == f"cp{sys.version_info.major}{sys.version_info.minor}"
     with zipfile.ZipFile(wheel_build.wheel) as whl:
@@ -331,7 +332,7 @@ def test_pip_picks_the_wheel_for_the_torch_and_refuses_another_minor(wheel_build
     ours, other = f"{major}.{minor}.0", f"{major}.{minor + 1}.0"
     stand_in_wheel(links, "torch", ours)
     stand_in_wheel(links, "torch", other)
-    stand_in_wheel(links, "torch_ext", f"0.1.0+pt{major}{minor + 1}cpu",
+    stand_in_wheel(links, "torch_ext", f"{VERSION}+pt{major}{minor + 1}cpu",
                    (f"torch=={major}.{minor + 1}.*",))
 
     def resolve(*requirements: str) -> subprocess.CompletedProcess:
@@ -348,9 +349,9 @@ def test_pip_picks_the_wheel_for_the_torch_and_refuses_another_minor(wheel_build
         return out, picked
 
     out, picked = resolve("torch_ext", f"torch=={ours}")
-    assert picked == {"torch": ours, "torch_ext": f"0.1.0+{expected_label()}"}, out.stderr
+    assert picked == {"torch": ours, "torch_ext": f"{VERSION}+{expected_label()}"}, out.stderr
     out, picked = resolve("torch_ext", f"torch=={other}")
-    assert picked["torch_ext"] == f"0.1.0+pt{major}{minor + 1}cpu", out.stderr
+    assert picked["torch_ext"] == f"{VERSION}+pt{major}{minor + 1}cpu", out.stderr
     # Our wheel itself, with the other torch: refused at install time, naming the pin.
     out, picked = resolve(str(wheel_build.wheel), f"torch=={other}")
     assert out.returncode != 0
