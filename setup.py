@@ -11,9 +11,17 @@ copies of the CPU loops.
 
 Install with ``pip install --no-build-isolation .`` so that the torch already installed here
 is the one built against (an isolated build has no torch and stops with a message saying
-so, rather than compiling against a torch that differs from yours). ``pip install
---no-build-isolation -e .`` installs in editable mode: the compiled files land in the source
-folder's torch_ext/, and running the same command again rebuilds them. Environment:
+so, rather than compiling against a torch that differs from yours). The package's metadata
+names that torch: it requires the same ``major.minor`` (``torch==2.13.*``), and its version
+carries a local label for it (``0.1.0+pt213cpu``, ``0.1.0+pt214cu130``), so that wheels for
+several torch builds can sit in one ``--find-links`` folder (docs/building.md). An sdist has
+neither: it is built against whichever torch builds it. ``pip install --no-build-isolation
+-e .`` installs in editable mode: the compiled files land in the source folder's torch_ext/,
+and running the same command again rebuilds them.
+
+The CMake tree is build/python-cmake-torch<version>-<key>, one per source folder, Python
+environment and torch (scripts/build_tree.py); CMake's output shows with ``pip install -v``.
+Environment:
   FORCE_CUDA=1            compile the CUDA kernels even if no nvcc is found (fails without one)
   TORCH_EXT_WITH_CUDA=0   never compile the CUDA kernels
   TORCH_CUDA_ARCH_LIST    CUDA architectures, e.g. "9.0" or "8.0;9.0+PTX" (default: the
@@ -22,15 +30,63 @@ folder's torch_ext/, and running the same command again rebuilds them. Environme
   MAX_JOBS                parallel compile jobs
 """
 
+import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
 
+import setuptools
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
+OLDEST_TORCH = "2.11"
+
+# pyproject.toml's `license = "BSD-3-Clause"` (an SPDX expression) needs setuptools 77; an
+# older one would stop with a schema error that does not say so.
+if int(setuptools.__version__.split(".")[0]) < 77:
+    raise SystemExit(f"torch_ext: setuptools >= 77 is needed to build it (found "
+                     f"{setuptools.__version__}): pip install -U 'setuptools>=77'")
+
+
+def load_build_tree():
+    spec = importlib.util.spec_from_file_location(
+        "build_tree", os.path.join(ROOT, "scripts", "build_tree.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.build_tree
+
+
+def base_version():
+    """The project's version, from CMakeLists.txt's project() (its one place)."""
+    with open(os.path.join(ROOT, "CMakeLists.txt")) as f:
+        return re.search(r"project\(TorchExt VERSION ([0-9.]+)", f.read()).group(1)
+
+
+def torch_label(torch):
+    """Local version label for the torch built against: "pt213cpu", "pt214cu130"."""
+    major, minor = torch.__version__.split(".")[:2]
+    if torch.version.cuda:
+        variant = "cu" + torch.version.cuda.replace(".", "")
+    elif getattr(torch.version, "hip", None):
+        variant = "rocm" + "".join(torch.version.hip.split(".")[:2])
+    else:
+        variant = "cpu"
+    return f"pt{major}{minor}{variant}"
+
+
+def metadata():
+    """version and install_requires: pinned to the torch in this environment, if any."""
+    try:
+        import torch
+    except ImportError:  # an isolated build: build_extension stops it with advice
+        torch = None
+    if torch is None or "sdist" in sys.argv[1:]:
+        return base_version(), [f"torch>={OLDEST_TORCH}"]
+    major, minor = torch.__version__.split(".")[:2]
+    return f"{base_version()}+{torch_label(torch)}", [f"torch=={major}.{minor}.*"]
 
 
 def cuda_setting():
@@ -58,9 +114,8 @@ class CMakeBuild(build_ext):
     def build_extension(self, ext):
         torch = installed_torch()
         package_dir = os.path.dirname(os.path.abspath(self.get_ext_fullpath(ext.name)))
-        # One CMake tree per torch (a cache configured for another torch would be reused), at a
-        # fixed place that scripts/common.sh reuses for `cmake --install`.
-        build_dir = os.path.join(ROOT, "build", f"python-cmake-torch{torch.__version__}")
+        # A tree of this environment's own (scripts/common.sh finds it for `cmake --install`).
+        build_dir = load_build_tree()(ROOT, "python-cmake")
         configure = [
             "cmake", "-S", ROOT, "-B", build_dir,
             f"-DCMAKE_PREFIX_PATH={torch.utils.cmake_prefix_path}",
@@ -82,7 +137,10 @@ class CMakeBuild(build_ext):
                 ["cmake", "--install", build_dir, "--prefix", os.path.join(ROOT, "torch_ext")])
 
 
+version, install_requires = metadata()
 setup(
+    version=version,
+    install_requires=install_requires,
     ext_modules=[Extension("torch_ext._C", sources=[])],
     cmdclass={"build_ext": CMakeBuild},
 )

@@ -39,6 +39,7 @@ endif()
 message(STATUS "torch_ext: CUDA kernels ${TORCH_EXT_CUDA_ENABLED}")
 
 if(TORCH_EXT_CUDA_ENABLED)
+  message(STATUS "torch_ext: CUDA architectures ${TORCH_CUDA_ARCH_LIST} (${TORCH_EXT_CUDA_ARCH_SOURCE})")
   # Torch asks for CUDA20 (its CMAKE_CXX_STANDARD), which CMake < 3.26 cannot spell for nvcc.
   if(NOT DEFINED CMAKE_CUDA20_STANDARD_COMPILE_OPTION)
     set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")

@@ -84,7 +84,8 @@ ensure_python() {
 # Builds and installs the package (library, extension, headers, CMake config) into PYTHON.
 install_package() {
   log "building torch_ext against $("$PYTHON" -c 'import torch; print(torch.__version__)')"
-  (cd "$REPO_ROOT" && "$PYTHON" -m pip install -q --disable-pip-version-check --no-build-isolation .)
+  # -v: pip shows the build's own output (CMake's configure and compile progress) only so.
+  (cd "$REPO_ROOT" && "$PYTHON" -m pip install -v --disable-pip-version-check --no-build-isolation .)
 }
 
 # CMAKE_PREFIX_PATH that finds both Torch and the installed TorchExt package.
@@ -106,8 +107,9 @@ build_cmake_project() {
 
 # Installs the top-level CMake project with `cmake --install` into <prefix>: a plain CMake
 # install, as a C++-only user makes it, beside the copy inside the Python package. Reuses the
-# CMake tree that setup.py has just built (build/python-cmake-torch<version>) when its
-# library is the one pip installed; else builds the project without the Python module.
+# CMake tree that setup.py has just built for this environment (build_dir_for_this_torch
+# python-cmake) when its library is the one pip installed; else builds the project without
+# the Python module.
 cmake_install_package() {  # <prefix>
   local prefix="$1" build package_lib
   build="$(build_dir_for_this_torch python-cmake)"
@@ -128,6 +130,8 @@ print(os.path.join(os.path.dirname(torch_ext.__file__), "lib", "libtorch_ext_ops
   cmake --install "$build" --prefix "$prefix" --component cpp >/dev/null
 }
 
+# build/<name>-torch<version>-<key>: a CMake tree of this checkout, PYTHON's environment and
+# its torch only (scripts/build_tree.py, which setup.py uses too).
 build_dir_for_this_torch() {  # <name>
-  echo "$REPO_ROOT/build/$1-torch$("$PYTHON" -c 'import torch; print(torch.__version__)')"
+  "$PYTHON" "$REPO_ROOT/scripts/build_tree.py" "$REPO_ROOT" "$1"
 }

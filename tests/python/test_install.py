@@ -10,14 +10,18 @@ two cores; .ci/run runs them once, against the default torch.
 
 from __future__ import annotations
 
+import email.parser
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tarfile
 import textwrap
+import zipfile
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 import torch
@@ -25,6 +29,7 @@ import torch_ext
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_DIR = Path(torch_ext.__file__).resolve().parent
+VERSION = torch_ext.__version__  # without the label naming the torch
 BUILD_TIMEOUT = 1800
 
 # A probe that a fresh install works from Python: a hand-worked case and the C++ package files.
@@ -179,6 +184,8 @@ def test_an_undefined_symbol_becomes_a_clear_import_error(installed_copy, tmp_pa
 
 
 # ---------------------------------------------------------------- build routes
+# One sdist, one wheel built from it by scripts/build_wheels.sh, one copy of that source tree
+# (with its build/ folder) installed into a second venv: two compiles serve every check below.
 
 
 @pytest.fixture(scope="module")
@@ -204,34 +211,173 @@ def build_cpp_consumer(python: Path, where: Path) -> str:
     return run([str(where / "build" / "consumer")]).stdout.split()
 
 
-@pytest.mark.install_routes
-def test_sdist_builds_a_wheel_that_installs_into_a_fresh_venv(tmp_path, fresh_venv):
-    src = source_copy(tmp_path / "checkout")
+class WheelBuild(NamedTuple):
+    source: Path  # the unpacked sdist the wheel was built from (with its build/ folder)
+    wheel: Path
+    log: str  # what scripts/build_wheels.sh printed
+
+
+@pytest.fixture(scope="module")
+def wheel_build(tmp_path_factory) -> WheelBuild:
+    """An sdist of a fresh copy of the checkout, unpacked elsewhere, and the wheel that its own
+    scripts/build_wheels.sh builds for the running torch."""
+    tmp = tmp_path_factory.mktemp("wheel")
+    src = source_copy(tmp / "checkout")
     run([sys.executable, "-m", "build", "--sdist", "--no-isolation", "--outdir",
-         str(tmp_path / "dist"), str(src)])
-    (sdist,) = (tmp_path / "dist").glob("*.tar.gz")
+         str(tmp / "dist"), str(src)])
+    (sdist,) = (tmp / "dist").glob("*.tar.gz")
+    assert sdist.name == f"torch_ext-{VERSION}.tar.gz"  # an sdist names no torch
     with tarfile.open(sdist) as tar:
         names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
-        tar.extractall(tmp_path / "unpacked")
+        tar.extractall(tmp / "unpacked")
     for needed in ("CMakeLists.txt", "LICENSE", "cmake/TorchCudaHints.cmake",
-                   "csrc/ops/thresholded_relu.cpp", "csrc/ops/cuda/thresholded_relu_kernel.cu"):
+                   "csrc/ops/thresholded_relu.cpp", "csrc/ops/cuda/dense_loop.cuh",
+                   "scripts/build_wheels.sh", "scripts/build_tree.py"):
         assert needed in names, needed
-    (unpacked,) = (tmp_path / "unpacked").iterdir()
-    run([sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps",
-         "--wheel-dir", str(tmp_path / "wheels"), str(unpacked)], cwd=tmp_path)
-    (wheel,) = (tmp_path / "wheels").glob("torch_ext-*.whl")
+    (unpacked,) = (tmp / "unpacked").iterdir()
+    out = run(["bash", str(unpacked / "scripts" / "build_wheels.sh"), "--out", str(tmp / "wheels")],
+              cwd=tmp, env=env_without("TORCH_VERSION", TORCH_EXT_PYTHON=sys.executable))
+    (wheel,) = (tmp / "wheels").glob("torch_ext-*.whl")
+    return WheelBuild(unpacked, wheel, out.stdout + out.stderr)
 
-    run([str(fresh_venv), "-m", "pip", "install", "-q", "--no-deps", str(wheel)])
-    probe = json.loads(run([str(fresh_venv), "-c", PYTHON_PROBE], cwd=tmp_path).stdout)
-    assert probe["file"].startswith(str(fresh_venv.parent.parent)), probe
-    assert probe["config"] and probe["built_with_torch"] == torch.__version__.split("+")[0]
-    assert build_cpp_consumer(fresh_venv, tmp_path / "consumer") == ["0", "0", "1.5"]
-    run([str(fresh_venv), "-m", "pip", "uninstall", "-q", "-y", "torch_ext"])
+
+def torch_minor() -> str:
+    return ".".join(torch.__version__.split(".")[:2])
+
+
+def expected_label() -> str:
+    variant = f"cu{torch.version.cuda.replace('.', '')}" if torch.version.cuda else "cpu"
+    return f"pt{torch_minor().replace('.', '')}{variant}"
 
 
 @pytest.mark.install_routes
-def test_editable_install_imports_and_picks_up_a_rebuild(tmp_path, fresh_venv):
-    src = source_copy(tmp_path / "checkout")
+def test_wheel_names_its_torch_and_a_manylinux_platform(wheel_build):
+    name, version, python_tag, abi_tag, platform_tag = wheel_build.wheel.stem.split("-")
+    assert name == "torch_ext" and version == f"{VERSION}+{expected_label()}", wheel_build.wheel.name
+    assert re.fullmatch(r"manylinux_2_\d+_x86_64(\.manylinux.*)?", platform_tag), platform_tag
+    assert python_tag == abi_tag == f"cp{sys.version_info.major}{sys.version_info.minor}"
+    with zipfile.ZipFile(wheel_build.wheel) as whl:
+        (metadata,) = [n for n in whl.namelist() if n.endswith(".dist-info/METADATA")]
+        meta = email.parser.Parser().parsestr(whl.read(metadata).decode())
+        requires = [r for r in meta.get_all("Requires-Dist") if "extra ==" not in r]
+        assert requires == [f"torch=={torch_minor()}.*"], requires
+        assert meta["License-Expression"] == "BSD-3-Clause"
+        assert not [n for n in whl.namelist() if ".libs/" in n], "grafted libraries"
+    # The build showed CMake's progress and gave no deprecation warning of ours.
+    assert "Building CXX object" in wheel_build.log and "[1/" in wheel_build.log
+    assert "SetuptoolsDeprecationWarning" not in wheel_build.log
+    ours = re.findall(r"CMake Deprecation Warning at (?:CMakeLists\.txt|cmake/).*", wheel_build.log)
+    assert not ours, ours
+
+
+@pytest.mark.install_routes
+def test_wheel_libraries_carry_no_path_of_the_build_machine(wheel_build, tmp_path):
+    with zipfile.ZipFile(wheel_build.wheel) as whl:
+        whl.extractall(tmp_path)
+    libraries = sorted(p for p in tmp_path.rglob("*.so*") if p.is_file())
+    assert {p.name for p in libraries} >= {"libtorch_ext_ops.so"}
+    runpaths = {}
+    for lib in libraries:
+        dynamic = run(["readelf", "-d", str(lib)]).stdout
+        runpaths[lib.name] = [e for m in re.findall(r"\((?:RUNPATH|RPATH)\).*\[(.*)\]", dynamic)
+                              for e in m.split(":")]
+        assert all(e.startswith("$ORIGIN") for e in runpaths[lib.name]), (lib, runpaths[lib.name])
+    assert "$ORIGIN/../../torch/lib" in runpaths["libtorch_ext_ops.so"]
+
+
+def no_compiler_path(venv_python: Path) -> str:
+    """A PATH with the venv's scripts only: no cc, c++, gcc, g++ or nvcc on it."""
+    path = str(venv_python.parent)
+    for compiler in ("cc", "c++", "gcc", "g++", "clang", "nvcc"):
+        assert shutil.which(compiler, path=path) is None, compiler
+    return path
+
+
+@pytest.mark.install_routes
+def test_wheel_installs_without_a_compiler_and_serves_python_and_cpp(wheel_build, fresh_venv,
+                                                                    tmp_path):
+    no_compiler = env_without(PATH=no_compiler_path(fresh_venv))
+    # Resolved against the venv's torch (no index: nothing may be downloaded to satisfy it).
+    run([str(fresh_venv), "-m", "pip", "install", "-q", "--no-index", str(wheel_build.wheel)],
+        env=no_compiler)
+    try:
+        probe = json.loads(run([str(fresh_venv), "-c", PYTHON_PROBE], cwd=tmp_path,
+                               env=no_compiler).stdout)
+        assert probe["file"].startswith(str(fresh_venv.parent.parent)), probe
+        assert probe["config"] and probe["built_with_torch"] == torch.__version__.split("+")[0]
+        # The consumer's own build needs a compiler; the install above did not.
+        assert build_cpp_consumer(fresh_venv, tmp_path / "consumer") == ["0", "0", "1.5"]
+    finally:
+        run([str(fresh_venv), "-m", "pip", "uninstall", "-q", "-y", "torch_ext"])
+
+
+def stand_in_wheel(folder: Path, name: str, version: str, requires: tuple[str, ...] = ()) -> None:
+    """A metadata-only wheel: enough for pip's resolver (never installed)."""
+    info = f"{name}-{version}.dist-info"
+    with zipfile.ZipFile(folder / f"{name}-{version}-py3-none-any.whl", "w") as whl:
+        whl.writestr(f"{info}/METADATA", "Metadata-Version: 2.1\n" f"Name: {name}\n"
+                     f"Version: {version}\n" + "".join(f"Requires-Dist: {r}\n" for r in requires))
+        whl.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        whl.writestr(f"{info}/RECORD", "")
+
+
+@pytest.mark.install_routes
+def test_pip_picks_the_wheel_for_the_torch_and_refuses_another_minor(wheel_build, tmp_path):
+    """A --find-links folder with our wheel, a wheel of torch_ext for another torch minor, and
+    stand-ins for both torches: pip pairs each torch with its own torch_ext."""
+    links = tmp_path / "links"
+    links.mkdir()
+    shutil.copy2(wheel_build.wheel, links)
+    major, minor = (int(p) for p in torch_minor().split("."))
+    ours, other = f"{major}.{minor}.0", f"{major}.{minor + 1}.0"
+    stand_in_wheel(links, "torch", ours)
+    stand_in_wheel(links, "torch", other)
+    stand_in_wheel(links, "torch_ext", f"{VERSION}+pt{major}{minor + 1}cpu",
+                   (f"torch=={major}.{minor + 1}.*",))
+
+    def resolve(*requirements: str) -> subprocess.CompletedProcess:
+        report = tmp_path / "report.json"
+        report.unlink(missing_ok=True)
+        out = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed",
+             "--no-index", "--find-links", str(links), "--report", str(report), *requirements],
+            capture_output=True, text=True, timeout=300, env=env_without())
+        picked = {}
+        if out.returncode == 0:
+            picked = {i["metadata"]["name"]: i["metadata"]["version"]
+                      for i in json.loads(report.read_text())["install"]}
+        return out, picked
+
+    out, picked = resolve("torch_ext", f"torch=={ours}")
+    assert picked == {"torch": ours, "torch_ext": f"{VERSION}+{expected_label()}"}, out.stderr
+    out, picked = resolve("torch_ext", f"torch=={other}")
+    assert picked["torch_ext"] == f"{VERSION}+pt{major}{minor + 1}cpu", out.stderr
+    # Our wheel itself, with the other torch: refused at install time, naming the pin.
+    out, picked = resolve(str(wheel_build.wheel), f"torch=={other}")
+    assert out.returncode != 0
+    assert f"torch=={torch_minor()}.*" in out.stdout + out.stderr, out.stdout + out.stderr
+
+
+def cmake_cache(tree: Path) -> dict:
+    entries = {}
+    for line in (tree / "CMakeCache.txt").read_text().splitlines():
+        m = re.match(r"([A-Za-z_0-9]+):[A-Z]+=(.*)", line)
+        if m:
+            entries[m.group(1)] = m.group(2)
+    return entries
+
+
+@pytest.mark.install_routes
+def test_copied_checkout_installs_into_a_second_venv_with_a_tree_of_its_own(wheel_build,
+                                                                            fresh_venv, tmp_path):
+    """The source tree the wheel was built from, copied with its build/ folder (whose CMake
+    tree was configured for another path and another venv with the same torch), installs into
+    the second venv, editable; a C++ change then rebuilds in place."""
+    trees_before = {t: (t / "CMakeCache.txt").read_bytes()
+                    for t in (wheel_build.source / "build").glob("*/") if (t / "CMakeCache.txt").exists()}
+    assert trees_before, "the wheel build left no CMake tree to copy"
+    src = tmp_path / "moved"
+    shutil.copytree(wheel_build.source, src, symlinks=True)
     install = [str(fresh_venv), "-m", "pip", "install", "-q", "--no-build-isolation", "--no-deps",
                "-e", str(src)]
     run(install, cwd=tmp_path)
@@ -239,6 +385,18 @@ def test_editable_install_imports_and_picks_up_a_rebuild(tmp_path, fresh_venv):
         probe = json.loads(run([str(fresh_venv), "-c", PYTHON_PROBE], cwd=tmp_path).stdout)
         assert Path(probe["file"]).resolve() == (src / "torch_ext" / "__init__.py").resolve()
         assert probe["config"], probe
+        # The copied trees are left as they were; the install configured one of its own, for
+        # this folder and the second venv's torch.
+        for tree, cache in trees_before.items():
+            assert (src / "build" / tree.name / "CMakeCache.txt").read_bytes() == cache
+        new = [t for t in (src / "build").glob("*/") if t.name not in {p.name for p in trees_before}
+               and (t / "CMakeCache.txt").exists()]
+        assert len(new) == 1, new
+        cache = cmake_cache(new[0])
+        assert Path(cache["CMAKE_HOME_DIRECTORY"]).resolve() == src.resolve()
+        venv_prefix = fresh_venv.parent.parent.resolve()
+        assert Path(cache["Torch_DIR"]).resolve().is_relative_to(venv_prefix), cache["Torch_DIR"]
+        assert Path(cache["Python3_EXECUTABLE"]).parent.parent.resolve() == venv_prefix
         # A change to the C++ sources, then the same command again: the rebuild is what loads.
         module = src / "csrc" / "python" / "module.cpp"
         module.write_text(module.read_text().replace(
@@ -281,6 +439,7 @@ def configure(src: Path, build: Path, prefix: str, *options: str) -> str:
 def test_cuda_torch_configures_without_an_arch_list(tmp_path):
     log = configure(REPO_ROOT, tmp_path / "build", torch.utils.cmake_prefix_path,
                     "-DTORCH_EXT_BUILD_TESTS=OFF")
+    assert "torch_ext: CUDA kernels ON" in log, log[-3000:]
     assert "torch_ext: CUDA architectures" in log, log[-3000:]
 
 
@@ -291,4 +450,95 @@ def test_find_package_torch_ext_configures_without_an_arch_list(tmp_path):
     (tmp_path / "src" / "main.cpp").write_text(CPP_CONSUMER_MAIN)
     log = configure(tmp_path / "src", tmp_path / "build",
                     f"{torch.utils.cmake_prefix_path};{torch_ext.cmake_prefix_path}")
-    assert "torch_ext: CUDA architectures" in log, log[-3000:]
+    # torch's CMake package turned the hints' architecture list into nvcc flags.
+    assert re.search(r"Added CUDA NVCC flags for: .*arch=compute_", log), log[-3000:]
+
+
+@pytest.mark.skipif(torch.version.cuda is not None, reason="a CPU build of torch")
+def test_cpu_torch_configure_says_nothing_of_cuda_architectures(tmp_path):
+    log = configure(REPO_ROOT, tmp_path / "build", torch.utils.cmake_prefix_path,
+                    "-DTORCH_EXT_BUILD_TESTS=OFF")
+    assert "torch_ext: CUDA kernels OFF" in log, log[-3000:]
+    assert "CUDA architectures" not in log, log[-3000:]
+
+
+# ---------------------------------------------------------------- CUDA hints on laid-out trees
+
+HINTS_PROBE = textwrap.dedent("""\
+    cmake_minimum_required(VERSION 3.22)
+    project(hints_probe LANGUAGES NONE)
+    include("{hints}")
+    foreach(name CUDA_nvrtc_LIBRARY TORCH_EXT_PIP_CUDA_INCLUDE_DIRS TORCH_EXT_PIP_CUDART_VERSION
+                 TORCH_CUDA_ARCH_LIST)
+      message(STATUS "probe ${{name}}=${{${{name}}}}")
+    endforeach()
+""")
+
+# The pip layouts of torch's CUDA wheels (files the hints look for; contents as far as read).
+CUDA_LAYOUTS = {
+    "cuda13": {  # torch +cu130: one nvidia-*-cu13 tree
+        "nvidia/cu13/lib/libnvrtc.so.13": "",
+        "nvidia/cu13/lib/libnvrtc-builtins.so.13.0": "",
+        "nvidia/cu13/include/cuda_runtime_api.h": "#define CUDART_VERSION 13000\n",
+        "nvidia/cu13/include/cusparse.h": "",
+        "nvidia/cudnn/include/cudnn.h": "",
+    },
+    "cuda12": {  # torch +cu126/+cu128/+cu129: one tree per library
+        "nvidia/cuda_nvrtc/lib/libnvrtc.so.12": "",
+        "nvidia/cuda_nvrtc/lib/libnvrtc-builtins.so.12.8": "",
+        "nvidia/cuda_nvrtc/include/nvrtc.h": "",
+        "nvidia/cuda_runtime/include/cuda_runtime_api.h": "#define CUDART_VERSION 12080\n",
+        "nvidia/cuda_runtime/lib/libcudart.so.12": "",
+        "nvidia/cusparse/include/cusparse.h": "",
+        "nvidia/cublas/include/cublas_v2.h": "",
+        "nvidia/cudnn/include/cudnn.h": "",
+    },
+}
+
+
+def probe_hints(tmp_path: Path, files: dict, cuda_torch_build: bool) -> dict:
+    """Lays out a fake site-packages (torch's CMake package plus `files`), configures a project
+    that includes cmake/TorchCudaHints.cmake against it, and returns the hints' variables."""
+    site = tmp_path / "site-packages"
+    torch_cmake = site / "torch" / "share" / "cmake" / "Torch"
+    torch_cmake.mkdir(parents=True)
+    (torch_cmake / "TorchConfig.cmake").write_text("")
+    (site / "torch" / "lib").mkdir()
+    if cuda_torch_build:
+        (site / "torch" / "lib" / "libtorch_cuda.so").write_text("")
+    for name, text in files.items():
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_text(text)
+    (site / "nvidia" / "__init__.py").parent.mkdir(parents=True, exist_ok=True)
+    (site / "nvidia" / "__init__.py").write_text("")
+    (tmp_path / "probe").mkdir()
+    (tmp_path / "probe" / "CMakeLists.txt").write_text(
+        HINTS_PROBE.format(hints=(REPO_ROOT / "cmake" / "TorchCudaHints.cmake").as_posix()))
+    log = configure(tmp_path / "probe", tmp_path / "build", str(site / "torch" / "share" / "cmake"))
+    values = dict(re.findall(r"-- probe (\w+)=(.*)", log))
+    values["site"] = site
+    return values
+
+
+@pytest.mark.parametrize("layout", sorted(CUDA_LAYOUTS))
+def test_cuda_hints_find_the_pip_layout(tmp_path, layout):
+    hints = probe_hints(tmp_path, CUDA_LAYOUTS[layout], cuda_torch_build=True)
+    site = hints["site"]
+    expected = {
+        "cuda13": ("nvidia/cu13/lib/libnvrtc.so.13", {"nvidia/cu13/include"}, "13000"),
+        "cuda12": ("nvidia/cuda_nvrtc/lib/libnvrtc.so.12",
+                   {"nvidia/cuda_nvrtc/include", "nvidia/cuda_runtime/include",
+                    "nvidia/cusparse/include", "nvidia/cublas/include"}, "12080"),
+    }[layout]
+    nvrtc, include_dirs, cudart = expected
+    assert hints["CUDA_nvrtc_LIBRARY"] == (site / nvrtc).as_posix()
+    found = set(hints["TORCH_EXT_PIP_CUDA_INCLUDE_DIRS"].split(";"))
+    assert {(site / d).as_posix() for d in include_dirs} <= found, found
+    assert hints["TORCH_EXT_PIP_CUDART_VERSION"] == cudart
+    if shutil.which("nvidia-smi") is None:
+        assert hints["TORCH_CUDA_ARCH_LIST"] == "7.5;8.0;8.6;9.0;10.0;12.0+PTX"
+
+
+def test_cuda_hints_choose_no_architectures_for_a_cpu_torch(tmp_path):
+    hints = probe_hints(tmp_path, {}, cuda_torch_build=False)
+    assert hints["TORCH_CUDA_ARCH_LIST"] == "" and hints["CUDA_nvrtc_LIBRARY"] == ""
