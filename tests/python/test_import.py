@@ -121,7 +121,6 @@ def test_dtensor_strategies_pass_sharding_through(order):
     out = run_fresh(in_order(order, "import torch.distributed.tensor") + """
 import os, sys
 import torch.distributed as dist
-from test_distributed import _free_port
 import torch.multiprocessing as mp
 
 def run(rank, port):
