@@ -23,6 +23,7 @@ def run(command, cwd, timeout=900):
     return out.stdout
 
 
+@pytest.mark.out_of_tree_builds
 @pytest.mark.skipif(shutil.which("cmake") is None, reason="cmake is not installed")
 def test_python_and_cpp_training_examples(tmp_path):
     losses = tmp_path / "python_losses.txt"

@@ -122,6 +122,7 @@ def test_python_block_runs(block, tmp_path):
 PROJECT = {b.language: b for b in BLOCKS if b.path == DOCUMENTS[0] and b.role == "project"}
 
 
+@pytest.mark.out_of_tree_builds
 @pytest.mark.skipif(shutil.which("cmake") is None, reason="cmake is not installed")
 def test_cpp_quick_start_builds_and_runs(tmp_path):
     (tmp_path / "main.cpp").write_text(PROJECT["cpp"].code)
