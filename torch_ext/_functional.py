@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 
 import torch
 from torch.overrides import has_torch_function_unary
@@ -51,6 +52,12 @@ def _direct_call_allowed(x: torch.Tensor) -> bool:
     return not torch.compiler.is_compiling() and not has_torch_function_unary(x)
 
 
+def is_in_onnx_export() -> bool:
+    """``torch.onnx.is_in_onnx_export()``, without importing ``torch.onnx`` (and with it the
+    exporters) when nothing has imported it: no export can be running then."""
+    return "torch.onnx" in sys.modules and torch.onnx.is_in_onnx_export()
+
+
 def _is_exporting() -> bool:
     """Whether torch.export (or the ONNX exporter through it) is tracing. Read from the flag
     that torch.export sets, not through ``torch.compiler.is_exporting()``: torch 2.11's Dynamo
@@ -73,7 +80,7 @@ def _fusable_under_compile(x: torch.Tensor) -> bool:
         torch.compiler.is_compiling()
         # exported programs (torch.export, ONNX) keep the torch_ext op
         and not _is_exporting()
-        and not torch.onnx.is_in_onnx_export()
+        and not is_in_onnx_export()
         # Under torch.func, Dynamo inlines the composite's autograd.Function and differentiates
         # its forward, whose bit-view select has no derivative: the operator keeps its own
         # autograd there (and Inductor still fuses it, through its decomposition).
@@ -182,7 +189,7 @@ def thresholded_relu_(x: torch.Tensor, theta: float = 1.0) -> torch.Tensor:
     and for tensors whose elements overlap in memory (e.g. made by ``expand``).
     """
     theta = _checked_theta(theta, "thresholded_relu_")
-    if torch.onnx.is_in_onnx_export():
+    if is_in_onnx_export():
         # Before the direct call: the legacy exporter's trace would drop a mutating op that
         # returns nothing. ONNX graphs are functional: export the functional form.
         from ._onnx import write_back_for_export

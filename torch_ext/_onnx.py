@@ -28,14 +28,13 @@ exported float16/float32 graph, where this library keeps NaN.
 from __future__ import annotations
 
 import math
-import sys
 import types
 from typing import Any, Callable
 
 import torch
 
 from . import _C
-from ._functional import _checked_theta
+from ._functional import _checked_theta, is_in_onnx_export
 
 #: The ONNX opset the translations are written for (the exporter may convert to others).
 ONNX_OPSET: int = 20
@@ -237,9 +236,3 @@ def register_legacy_symbolic(onnx_module: types.ModuleType) -> None:
         return
     register("torch_ext::thresholded_relu", _legacy_symbolic, LEGACY_MIN_OPSET)
     legacy_exporter_registered = True
-
-
-def is_in_onnx_export() -> bool:
-    """``torch.onnx.is_in_onnx_export()``, without importing ``torch.onnx`` (and with it the
-    exporters) when nothing has imported it: no export can be running then."""
-    return "torch.onnx" in sys.modules and torch.onnx.is_in_onnx_export()

@@ -43,6 +43,8 @@ def test_import_and_eager_use_import_no_subsystem():
         torch_ext.ThresholdedReLU(0.5)(x).sum().backward()
         torch_ext.thresholded_relu(x.detach(), 0.5)
         torch.func.vmap(torch_ext.thresholded_relu)(x.detach())
+        torch_ext.thresholded_relu_(x.detach() * 1, 0.5)
+        torch_ext.ThresholdedReLU(0.5, inplace=True)(x.detach() * 1)
         print(sorted(loaded() - before))
     """)
     assert out.split("\n")[:2] == ["[]", "[]"], out
