@@ -30,7 +30,6 @@ import torch
 import torch.distributed as dist
 
 import torch_ext
-from torch_ext import _functional
 from conftest import ALL_DTYPES, FLOAT_DTYPES, assert_bitwise_equal, random_values, reference
 
 OPS = torch.ops.torch_ext
@@ -41,6 +40,11 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::FutureWa
 
 
 # ---- inputs ----
+
+# The signed integer dtype of each floating dtype's size, to write and read exact bit patterns.
+BITS_DTYPE = {torch.float16: torch.int16, torch.bfloat16: torch.int16,
+              torch.float32: torch.int32, torch.float64: torch.int64}
+
 
 def _float_specials(dtype: torch.dtype) -> torch.Tensor:
     info = torch.finfo(dtype)
@@ -54,7 +58,7 @@ def _float_specials(dtype: torch.dtype) -> torch.Tensor:
         0, sign, exponent, sign | exponent,  # +0, -0, +inf, -inf
         1, quiet, sign | 1,  # subnormals
     ]
-    bits_dtype = _functional._BITS_DTYPE[dtype]
+    bits_dtype = BITS_DTYPE[dtype]
     signed = [p - (1 << info.bits) if p & sign else p for p in patterns]
     from_bits = torch.tensor(signed, dtype=bits_dtype).view(dtype)
     theta_bits = torch.tensor(THETA, dtype=torch.float64).to(dtype).view(bits_dtype)
@@ -107,7 +111,7 @@ def test_eager_matches_the_float64_reference():
         x, g = INPUTS[dtype], GRADS[dtype]
         # dy where x > theta or x is NaN, else +0; selected on the bits, which it must keep.
         keep = (x.to(torch.float64) > THETA) | torch.isnan(x)
-        bits = g.view(_functional._BITS_DTYPE[dtype])
+        bits = g.view(BITS_DTYPE[dtype])
         assert_bitwise_equal(eager_grads()[dtype], torch.where(keep, bits, 0).view(dtype))
 
 
