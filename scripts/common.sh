@@ -105,24 +105,14 @@ build_cmake_project() {
   cmake --build "$dir" --parallel "${MAX_JOBS:-$(nproc)}"
 }
 
-# Installs the top-level CMake project with `cmake --install` into <prefix>: a plain CMake
-# install, as a C++-only user makes it, beside the copy inside the Python package. Reuses the
-# CMake tree that setup.py has just built for this environment (build_dir_for_this_torch
-# python-cmake) when its library is the one pip installed; else builds the project without
-# the Python module.
+# Installs the top-level CMake project with `cmake --install` into <prefix>, built as a C++-only
+# user builds it (no Python module), in a tree of its own: the Python package's library carries
+# only RUNPATHs relative to site-packages (a wheel goes to other machines), which find torch's
+# libraries from no other prefix.
 cmake_install_package() {  # <prefix>
-  local prefix="$1" build package_lib
-  build="$(build_dir_for_this_torch python-cmake)"
-  package_lib="$(cd /tmp && "$PYTHON" -c 'import os, torch_ext
-print(os.path.join(os.path.dirname(torch_ext.__file__), "lib", "libtorch_ext_ops.so"))')"
-  rm -rf "$prefix"
-  if [ -f "$build/CMakeCache.txt" ]; then
-    cmake --install "$build" --prefix "$prefix" --component cpp >/dev/null
-    cmp -s "$prefix/lib/libtorch_ext_ops.so" "$package_lib" && return
-    echo "$build is not the tree pip installed from; building the project again" >&2
-    rm -rf "$prefix"
-  fi
+  local prefix="$1" build
   build="$(build_dir_for_this_torch cmake-project)"
+  rm -rf "$prefix"
   mkdir -p "$(dirname "$build")"
   build_cmake_project "$REPO_ROOT" "$build" \
     "$("$PYTHON" -c 'import torch; print(torch.utils.cmake_prefix_path)')" \
