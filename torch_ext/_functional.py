@@ -52,7 +52,7 @@ def _direct_call_allowed(x: torch.Tensor) -> bool:
     return not torch.compiler.is_compiling() and not has_torch_function_unary(x)
 
 
-def is_in_onnx_export() -> bool:
+def _is_in_onnx_export() -> bool:
     """``torch.onnx.is_in_onnx_export()``, without importing ``torch.onnx`` (and with it the
     exporters) when nothing has imported it: no export can be running then."""
     return "torch.onnx" in sys.modules and torch.onnx.is_in_onnx_export()
@@ -80,7 +80,7 @@ def _fusable_under_compile(x: torch.Tensor) -> bool:
         torch.compiler.is_compiling()
         # exported programs (torch.export, ONNX) keep the torch_ext op
         and not _is_exporting()
-        and not is_in_onnx_export()
+        and not _is_in_onnx_export()
         # Under torch.func, Dynamo inlines the composite's autograd.Function and differentiates
         # its forward, whose bit-view select has no derivative: the operator keeps its own
         # autograd there (and Inductor still fuses it, through its decomposition).
@@ -189,7 +189,7 @@ def thresholded_relu_(x: torch.Tensor, theta: float = 1.0) -> torch.Tensor:
     and for tensors whose elements overlap in memory (e.g. made by ``expand``).
     """
     theta = _checked_theta(theta, "thresholded_relu_")
-    if is_in_onnx_export():
+    if _is_in_onnx_export():
         # Before the direct call: the legacy exporter's trace would drop a mutating op that
         # returns nothing. ONNX graphs are functional: export the functional form.
         from ._onnx import write_back_for_export

@@ -7,7 +7,7 @@ from typing import Any, Mapping
 import torch
 
 from . import _onnx
-from ._functional import _checked_theta, thresholded_relu
+from ._functional import _checked_theta, _is_in_onnx_export, thresholded_relu
 
 # Keras layer-config keys that have no meaning for a PyTorch module.
 _IGNORED_KERAS_KEYS = frozenset(
@@ -57,7 +57,7 @@ class ThresholdedReLU(torch.nn.Module):
                 torch.ops.torch_ext.thresholded_relu_(x, self.theta)
                 return x
             return torch.ops.torch_ext.thresholded_relu(x, self.theta)
-        if _onnx.is_in_onnx_export():
+        if _is_in_onnx_export():
             return self._forward_for_onnx(x)
         return thresholded_relu(x, self.theta, self.inplace)
 

@@ -34,7 +34,7 @@ from typing import Any, Callable
 import torch
 
 from . import _C
-from ._functional import _checked_theta, is_in_onnx_export
+from ._functional import _checked_theta
 
 #: The ONNX opset the translations are written for (the exporter may convert to others).
 ONNX_OPSET: int = 20

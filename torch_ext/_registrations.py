@@ -59,7 +59,7 @@ def _thresholded_relu_backward_vmap(info, in_dims, grad_output, result, *theta):
 
 
 @torch.library.register_torch_dispatch("torch_ext::thresholded_relu_", NestedTensor)
-def _thresholded_relu_inplace_nested(cls, func, types, args, kwargs):
+def _thresholded_relu_inplace_nested(cls, func, _types, args, kwargs):
     x, *theta = args
     func(x._values, *theta, **kwargs)
 
