@@ -12,7 +12,8 @@ import os as _os
 
 import torch as _torch  # loads libtorch before the operator library
 
-from ._loading import TorchVersionMismatchWarning, load_compiled as _load_compiled
+from ._loading import TorchVersionMismatchWarning, build_info as _build_info
+from ._loading import load_compiled as _load_compiled
 
 _C = _load_compiled()
 from ._functional import thresholded_relu, thresholded_relu_
@@ -20,7 +21,8 @@ from ._module import ThresholdedReLU
 from ._onnx import onnx_translation_table
 from . import _registrations  # noqa: F401  (torch.compile, vmap and distributed glue)
 
-__version__ = "0.1.0"
+#: The project's version (CMakeLists.txt's ``project()``), without the wheel's torch label.
+__version__: str = _build_info()["version"]
 
 #: Directory to add to ``CMAKE_PREFIX_PATH`` so that a C++ project's
 #: ``find_package(TorchExt)`` finds the library and headers shipped in this package.

@@ -6,7 +6,8 @@ into 2.14 and misbehave, or fail with an undefined symbol. So a build for anothe
 ``major.minor`` is refused before anything is loaded; a build for another patch release of
 the same minor (ABI-compatible in practice) loads with one warning naming both versions, and
 any failure to load it becomes an ``ImportError`` that says which torch to rebuild against.
-The build records its torch in ``_build_info.json`` (written by CMake beside ``_C``).
+The build records its torch, and the project's version, in ``_build_info.json`` (written by
+CMake beside ``_C``).
 """
 
 from __future__ import annotations
@@ -37,11 +38,12 @@ def _minor(version: str) -> tuple[str, ...]:
     return tuple(_base_version(version).split(".")[:2])
 
 
-def _recorded_torch_version() -> str:
+def build_info() -> dict[str, str]:
+    """``{"version": project version, "torch_version": torch built against}``."""
     path = os.path.join(_PACKAGE_DIR, "_build_info.json")
     try:
         with open(path) as f:
-            return json.load(f)["torch_version"]
+            return json.load(f)
     except FileNotFoundError:
         pass
     source_root = os.path.dirname(_PACKAGE_DIR)
@@ -64,7 +66,7 @@ def load_compiled() -> ModuleType:
         ImportError: the package is an unbuilt source folder, was built for another
             ``major.minor`` of torch, or its libraries fail to load (e.g. an undefined symbol).
     """
-    built = _recorded_torch_version()
+    built = build_info()["torch_version"]
     running = torch.__version__
     versions = f"torch_ext was built for torch {built}; torch {running} is running."
     if _minor(built) != _minor(running):

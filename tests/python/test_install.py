@@ -11,6 +11,7 @@ two cores; .ci/run runs them once, against the default torch.
 from __future__ import annotations
 
 import email.parser
+import importlib.metadata
 import json
 import os
 import re
@@ -121,8 +122,8 @@ def installed_copy(tmp_path) -> Path:
 
 
 def record_torch_version(package_parent: Path, version: str) -> None:
-    (package_parent / "torch_ext" / "_build_info.json").write_text(
-        json.dumps({"torch_version": version}))
+    path = package_parent / "torch_ext" / "_build_info.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "torch_version": version}))
 
 
 def other_version(minor_step: int, patch_step: int) -> str:
@@ -133,6 +134,12 @@ def other_version(minor_step: int, patch_step: int) -> str:
 def test_the_recorded_build_version_is_the_running_torch():
     recorded = json.loads((PACKAGE_DIR / "_build_info.json").read_text())["torch_version"]
     assert recorded == torch.__version__.split("+")[0] == torch_ext.built_with_torch
+
+
+def test_version_is_the_installed_distributions_without_its_torch_label():
+    installed = importlib.metadata.version("torch_ext")
+    assert re.fullmatch(r"\d+\.\d+\.\d+\+pt\d+(cpu|cu\d+|rocm\d+)", installed), installed
+    assert VERSION == installed.split("+")[0]
 
 
 @pytest.mark.parametrize("minor_step", [-1, 1])
