@@ -75,7 +75,7 @@ finish() {
 }
 
 build() {
-  (cd "$REPO_ROOT" && FORCE_CUDA=1 "$PYTHON" -m pip install -q --no-build-isolation --no-deps .)
+  (cd "$REPO_ROOT" && FORCE_CUDA=1 "$PYTHON" -m pip install -v --no-build-isolation --no-deps .)
   (cd "$out" && "$PYTHON" -c "import torch_ext; assert torch_ext.built_with_cuda, 'no CUDA kernels'
 print('torch_ext', torch_ext.__file__, 'built with CUDA kernels')")
 }
