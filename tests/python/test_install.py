@@ -432,7 +432,7 @@ def test_isolated_build_stops_with_advice(tmp_path):
 
 
 cuda_torch = pytest.mark.skipif(torch.version.cuda is None,
-                                reason="needs a CUDA build of torch (CI's 2.14.1 and 2.15.0 runs)")
+                                reason="needs a CUDA build of torch (CI's 2.11.0 and 2.15.0 runs)")
 
 
 def configure(src: Path, build: Path, prefix: str, *options: str) -> str:
