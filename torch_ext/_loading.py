@@ -12,6 +12,7 @@ CMake beside ``_C``).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import warnings
@@ -38,6 +39,7 @@ def _minor(version: str) -> tuple[str, ...]:
     return tuple(_base_version(version).split(".")[:2])
 
 
+@functools.cache  # read once: load_compiled and torch_ext.__version__ both ask
 def build_info() -> dict[str, str]:
     """``{"version": project version, "torch_version": torch built against}``."""
     path = os.path.join(_PACKAGE_DIR, "_build_info.json")
