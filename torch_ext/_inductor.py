@@ -33,7 +33,7 @@ from ._functional import (
     thresholded_relu_backward_composite,
     thresholded_relu_composite,
 )
-from ._lazy import when_imported
+from ._lazy import once, when_imported
 
 _ops = torch.ops.torch_ext
 _TABLE_MODULE = "torch._inductor.decomposition"
@@ -80,11 +80,14 @@ def _register(table_module: types.ModuleType) -> None:
         cached_merge().update(entries)
 
 
-_library = torch.library.Library("torch_ext", "IMPL")
+def _register_inplace_as_functional() -> torch.library.Library:
+    library = torch.library.Library("torch_ext", "IMPL")
+    library.impl("thresholded_relu_", _inplace_as_functional, "CompositeImplicitAutograd")
+    return library  # the kernel lasts as long as this object, which once() keeps
 
 
 def install() -> None:
     """Registers the in-place op's functional form, and the decompositions now if Inductor's
-    table exists, else when it is first imported."""
-    _library.impl("thresholded_relu_", _inplace_as_functional, "CompositeImplicitAutograd")
+    table exists, else when it is first imported (each once per process)."""
+    once(_register_inplace_as_functional)
     when_imported(_TABLE_MODULE, _register)

@@ -33,7 +33,7 @@ from typing import Any, Callable
 
 import torch
 
-from . import _C
+from . import _C, _lazy
 from ._functional import _checked_theta
 
 #: The ONNX opset the translations are written for (the exporter may convert to others).
@@ -221,18 +221,19 @@ def _legacy_symbolic(g: Any, x: Any, theta: Any) -> Any:
     return g.op("Where", g.op("LessOrEqual", x, t), zero, x)
 
 
-#: Whether the legacy (``dynamo=False``) exporter exists in this torch and knows the operator.
-#: Set when ``torch.onnx`` is first imported (see ``_registrations``): importing it loads the
-#: exporters, which a program that never exports should not pay for.
-legacy_exporter_registered: bool = False
-
-
-def register_legacy_symbolic(onnx_module: types.ModuleType) -> None:
+def register_legacy_symbolic(onnx_module: types.ModuleType) -> bool:
     """Registers the legacy exporter's symbolic with ``onnx_module`` (``torch.onnx``), if that
-    torch still has the legacy exporter."""
-    global legacy_exporter_registered
+    torch still has the legacy exporter. Returns whether it did."""
     register = getattr(onnx_module, "register_custom_op_symbolic", None)
     if register is None:  # the legacy exporter is gone from this torch
-        return
+        return False
     register("torch_ext::thresholded_relu", _legacy_symbolic, LEGACY_MIN_OPSET)
-    legacy_exporter_registered = True
+    return True
+
+
+def legacy_exporter_registered() -> bool:
+    """Whether the legacy (``dynamo=False``) exporter exists in this torch and knows the
+    operator. The symbolic is registered when ``torch.onnx`` is first imported (see
+    ``_registrations``): importing it loads the exporters, which a program that never exports
+    should not pay for."""
+    return bool(_lazy.result(register_legacy_symbolic))

@@ -1,8 +1,9 @@
 """Registrations that give the operators their place in PyTorch 2 subsystems:
-``torch.func.vmap`` batching rules (now), and, when their subsystem is first imported
-(``_lazy.when_imported``), Inductor decompositions, DTensor sharding strategies and the legacy
-ONNX exporter's symbolic. (Autograd, Meta and the device kernels are registered in C++; see
-csrc/ops/.)"""
+``torch.func.vmap`` batching rules and the nested-tensor rule (now), and, when their subsystem
+is first imported (``_lazy.when_imported``), Inductor decompositions, DTensor sharding
+strategies and the legacy ONNX exporter's symbolic; each once per process (``_lazy``), so
+that reloading this module registers nothing twice. (Autograd, Meta and the device kernels
+are registered in C++; see csrc/ops/.)"""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import torch
 from torch.nested._internal.nested_tensor import NestedTensor
 
 from . import _inductor, _onnx
-from ._lazy import when_imported
+from ._lazy import once, when_imported
 
 _ops = torch.ops.torch_ext
 
@@ -24,12 +25,10 @@ _inductor.install()
 # out an argument equal to its schema default (theta=1.0), and the op fills it in again.
 
 
-@torch.library.register_vmap("torch_ext::thresholded_relu")
 def _thresholded_relu_vmap(info, in_dims, x, *theta):
     return _ops.thresholded_relu(x, *theta), in_dims[0]
 
 
-@torch.library.register_vmap("torch_ext::thresholded_relu_")
 def _thresholded_relu_inplace_vmap(info, in_dims, x, *theta):
     _ops.thresholded_relu_(x, *theta)
     return None, None
@@ -41,7 +40,6 @@ def _batch_first(t: torch.Tensor, dim: int | None, batch_size: int) -> torch.Ten
     return t.movedim(dim, 0)
 
 
-@torch.library.register_vmap("torch_ext::thresholded_relu_backward")
 def _thresholded_relu_backward_vmap(info, in_dims, grad_output, result, *theta):
     grad_dim, result_dim = in_dims[0], in_dims[1]
     if grad_dim is not None and grad_dim == result_dim:
@@ -51,6 +49,15 @@ def _thresholded_relu_backward_vmap(info, in_dims, grad_output, result, *theta):
     return _ops.thresholded_relu_backward(grad_output, result, *theta), 0
 
 
+def _register_vmap_rules() -> None:
+    torch.library.register_vmap("torch_ext::thresholded_relu", _thresholded_relu_vmap)
+    torch.library.register_vmap("torch_ext::thresholded_relu_", _thresholded_relu_inplace_vmap)
+    torch.library.register_vmap("torch_ext::thresholded_relu_backward",
+                                _thresholded_relu_backward_vmap)
+
+
+once(_register_vmap_rules)
+
 # ---- Nested tensors (jagged layout): the in-place op on the packed values ----
 # The out-of-place ops need nothing: NestedTensor maps any op tagged pointwise onto its values
 # and wraps the result. For an op that returns nothing that wrapping fails after the write,
@@ -58,11 +65,17 @@ def _thresholded_relu_backward_vmap(info, in_dims, grad_output, result, *theta):
 # refused before anything is written.)
 
 
-@torch.library.register_torch_dispatch("torch_ext::thresholded_relu_", NestedTensor)
 def _thresholded_relu_inplace_nested(cls, func, _types, args, kwargs):
     x, *theta = args
     func(x._values, *theta, **kwargs)
 
+
+def _register_nested_rules() -> None:
+    torch.library.register_torch_dispatch(
+        "torch_ext::thresholded_relu_", NestedTensor, _thresholded_relu_inplace_nested)
+
+
+once(_register_nested_rules)
 
 # ---- DTensor: any sharding passes through unchanged (never Partial: the op is nonlinear) ----
 # A Partial input gets no strategy of its own, so DTensor redistributes it to one of these (a

@@ -100,7 +100,7 @@ program = torch.onnx.export(Functional(), (x,), dynamo=True, opset_version=20,
 assert [n.op_type for n in program.model_proto.graph.node] == ["ThresholdedRelu"]
 
 if not hasattr(torch.onnx, "register_custom_op_symbolic"):
-    assert not _onnx.legacy_exporter_registered
+    assert not _onnx.legacy_exporter_registered()
     print("no legacy exporter in this torch")
 else:
     buffer = io.BytesIO()

@@ -235,7 +235,7 @@ def test_onnx_alpha_refuses_bad_theta(theta):
 
 @pytest.mark.skipif(HAS_LEGACY_EXPORTER, reason="this torch still has the legacy exporter")
 def test_legacy_exporter_absent():
-    assert not _onnx.legacy_exporter_registered
+    assert not _onnx.legacy_exporter_registered()
 
 
 LEGACY_ROUTES = {
@@ -250,7 +250,7 @@ LEGACY_ROUTES = {
 @pytest.mark.parametrize("route", LEGACY_ROUTES.values(), ids=LEGACY_ROUTES.keys())
 @pytest.mark.parametrize("theta", [0.5, 0.3, 0.99999999])
 def test_legacy_exporter_emits_standard_node(route, theta):
-    assert _onnx.legacy_exporter_registered
+    assert _onnx.legacy_exporter_registered()
     model = route(theta)
     x = boundary_inputs(theta)
     proto = export(model, x.clone(), dynamo=False)
