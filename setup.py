@@ -11,13 +11,14 @@ copies of the CPU loops.
 
 Install with ``pip install --no-build-isolation .`` so that the torch already installed here
 is the one built against (an isolated build has no torch and stops with a message saying
-so, rather than compiling against a torch that differs from yours). The package's metadata
-names that torch: it requires the same ``major.minor`` (``torch==2.13.*``), and its version
-carries a local label for it (``0.1.0+pt213cpu``, ``0.1.0+pt214cu130``), so that wheels for
-several torch builds can sit in one ``--find-links`` folder (docs/building.md). An sdist has
-neither: it is built against whichever torch builds it. ``pip install --no-build-isolation
--e .`` installs in editable mode: the compiled files land in the source folder's torch_ext/,
-and running the same command again rebuilds them.
+so, rather than compiling against a torch that differs from yours). The build goes into a
+folder of the package named for that torch's minor release (``torch_ext/_builds/torch2_13``,
+see torch_ext/_loading.py), and the package's metadata requires the same ``major.minor``
+(``torch==2.13.*``); scripts/build_wheels.sh merges such builds for several torch releases
+into one wheel (docs/building.md). An sdist names no torch: it is built against whichever
+torch builds it. ``pip install --no-build-isolation -e .`` installs in editable mode: the
+compiled files land in the source folder's torch_ext/_builds/, and running the same command
+again rebuilds them.
 
 The CMake tree is build/python-cmake-torch<version>-<key>, one per source folder, Python
 environment and torch (scripts/build_tree.py); CMake's output shows with ``pip install -v``.
@@ -65,28 +66,28 @@ def base_version():
         return re.search(r"project\(TorchExt VERSION ([0-9.]+)", f.read()).group(1)
 
 
-def torch_label(torch):
-    """Local version label for the torch built against: "pt213cpu", "pt214cu130"."""
-    major, minor = torch.__version__.split(".")[:2]
-    if torch.version.cuda:
-        variant = "cu" + torch.version.cuda.replace(".", "")
-    elif getattr(torch.version, "hip", None):
-        variant = "rocm" + "".join(torch.version.hip.split(".")[:2])
-    else:
-        variant = "cpu"
-    return f"pt{major}{minor}{variant}"
+def load_build_folder():
+    """torch_ext/_loading.py's build_folder: where in the package the build for a torch goes
+    (the loader looks there)."""
+    spec = importlib.util.spec_from_file_location(
+        "torch_ext_loading", os.path.join(ROOT, "torch_ext", "_loading.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.build_folder
 
 
 def metadata():
-    """version and install_requires: pinned to the torch in this environment, if any."""
+    """version, install_requires and the extension's module path: for the torch in this
+    environment, if any (an sdist names none)."""
     try:
         import torch
     except ImportError:  # an isolated build: build_extension stops it with advice
         torch = None
     if torch is None or "sdist" in sys.argv[1:]:
-        return base_version(), [f"torch>={OLDEST_TORCH}"]
+        return base_version(), [f"torch>={OLDEST_TORCH}"], "torch_ext._C"
     major, minor = torch.__version__.split(".")[:2]
-    return f"{base_version()}+{torch_label(torch)}", [f"torch=={major}.{minor}.*"]
+    folder = load_build_folder()(torch.__version__)
+    return base_version(), [f"torch=={major}.{minor}.*"], f"torch_ext.{folder.replace('/', '.')}._C"
 
 
 def cuda_setting():
@@ -110,10 +111,24 @@ def installed_torch():
     return torch
 
 
+def remove_compiled_files(package_dir):
+    """Empties the package folder of setuptools' build tree (build/lib.*/torch_ext) of all but
+    the Python sources: that folder is shared by every torch this source folder is built for,
+    and the package must carry this build only."""
+    if not os.path.isdir(package_dir):  # an editable build: nothing copied there yet
+        return
+    for name in os.listdir(package_dir):
+        path = os.path.join(package_dir, name)
+        if os.path.isdir(path) and name != "__pycache__":
+            shutil.rmtree(path)
+        elif os.path.isfile(path) and not name.endswith((".py", ".typed")):
+            os.remove(path)
+
+
 class CMakeBuild(build_ext):
     def build_extension(self, ext):
         torch = installed_torch()
-        package_dir = os.path.dirname(os.path.abspath(self.get_ext_fullpath(ext.name)))
+        package_dir = os.path.dirname(os.path.abspath(self.get_ext_fullpath("torch_ext._C")))
         # A tree of this environment's own (scripts/common.sh finds it for `cmake --install`).
         build_dir = load_build_tree()(ROOT, "python-cmake")
         configure = [
@@ -123,6 +138,7 @@ class CMakeBuild(build_ext):
             f"-DCMAKE_INSTALL_PREFIX={package_dir}",
             "-DCMAKE_BUILD_TYPE=Release",
             "-DTORCH_EXT_BUILD_PYTHON=ON",
+            f"-DTORCH_EXT_PYTHON_BUILD_FOLDER={load_build_folder()(torch.__version__)}",
             "-DTORCH_EXT_BUILD_TESTS=OFF",
             f"-DTORCH_EXT_WITH_CUDA={cuda_setting()}",
         ]
@@ -131,16 +147,17 @@ class CMakeBuild(build_ext):
         jobs = os.environ.get("MAX_JOBS", str(os.cpu_count() or 1))
         subprocess.check_call(configure)
         subprocess.check_call(["cmake", "--build", build_dir, "--parallel", jobs])
+        remove_compiled_files(package_dir)
         subprocess.check_call(["cmake", "--install", build_dir])
         if self.editable_mode:  # the source folder is the installed package: put the build there
             subprocess.check_call(
                 ["cmake", "--install", build_dir, "--prefix", os.path.join(ROOT, "torch_ext")])
 
 
-version, install_requires = metadata()
+version, install_requires, extension = metadata()
 setup(
     version=version,
     install_requires=install_requires,
-    ext_modules=[Extension("torch_ext._C", sources=[])],
+    ext_modules=[Extension(extension, sources=[])],
     cmdclass={"build_ext": CMakeBuild},
 )

@@ -15,7 +15,7 @@ import torch as _torch  # loads libtorch before the operator library
 from ._loading import TorchVersionMismatchWarning, build_info as _build_info
 from ._loading import load_compiled as _load_compiled
 
-_C = _load_compiled()
+_C = _load_compiled(__path__)
 from ._functional import thresholded_relu, thresholded_relu_
 from ._module import ThresholdedReLU
 from ._onnx import onnx_translation_table

@@ -30,7 +30,9 @@ import torch_ext
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_DIR = Path(torch_ext.__file__).resolve().parent
-VERSION = torch_ext.__version__  # without the label naming the torch
+BUILD_FOLDER = torch_ext._loading.build_folder(torch.__version__)  # "_builds/torch2_13"
+BUILD_DIR = PACKAGE_DIR / BUILD_FOLDER
+VERSION = torch_ext.__version__
 BUILD_TIMEOUT = 1800
 
 # A probe that a fresh install works from Python: a hand-worked case and the C++ package files.
@@ -102,8 +104,7 @@ def import_torch_ext(package_parent: Path, cwd: Path, code: str = "import torch_
 def test_import_from_the_source_folder_says_what_to_do(tmp_path):
     # The shape of a checkout: setup.py, csrc/ and the torch_ext/ sources, nothing built.
     shutil.copytree(REPO_ROOT / "torch_ext", tmp_path / "torch_ext",
-                    ignore=shutil.ignore_patterns("__pycache__", "_C*", "lib", "include", "share",
-                                                  "_build_info.json"))
+                    ignore=shutil.ignore_patterns("__pycache__", "_builds", "share"))
     shutil.copy2(REPO_ROOT / "setup.py", tmp_path / "setup.py")
     (tmp_path / "csrc").mkdir()
     out = import_torch_ext(tmp_path, cwd=tmp_path)
@@ -122,7 +123,7 @@ def installed_copy(tmp_path) -> Path:
 
 
 def record_torch_version(package_parent: Path, version: str) -> None:
-    path = package_parent / "torch_ext" / "_build_info.json"
+    path = package_parent / "torch_ext" / BUILD_FOLDER / "_build_info.json"
     path.write_text(json.dumps({**json.loads(path.read_text()), "torch_version": version}))
 
 
@@ -132,26 +133,52 @@ def other_version(minor_step: int, patch_step: int) -> str:
 
 
 def test_the_recorded_build_version_is_the_running_torch():
-    recorded = json.loads((PACKAGE_DIR / "_build_info.json").read_text())["torch_version"]
+    recorded = json.loads((BUILD_DIR / "_build_info.json").read_text())["torch_version"]
     assert recorded == torch.__version__.split("+")[0] == torch_ext.built_with_torch
 
 
-def test_version_is_the_installed_distributions_without_its_torch_label():
+def test_version_is_the_installed_distributions_a_public_version():
     installed = importlib.metadata.version("torch_ext")
-    assert re.fullmatch(r"\d+\.\d+\.\d+\+pt\d+(cpu|cu\d+|rocm\d+)", installed), installed
-    assert VERSION == installed.split("+")[0]
+    assert re.fullmatch(r"\d+\.\d+\.\d+", installed), installed  # no local label: indexes refuse it
+    assert VERSION == installed
 
 
 @pytest.mark.parametrize("minor_step", [-1, 1])
-def test_a_build_for_another_minor_release_is_refused(installed_copy, minor_step):
+def test_a_torch_without_a_build_is_refused_naming_the_builds_carried(installed_copy, minor_step):
+    # The package's one build, moved to the folder of another minor release and recorded so.
     built = other_version(minor_step, 0)
-    record_torch_version(installed_copy, built)
+    package = installed_copy / "torch_ext"
+    (package / BUILD_FOLDER).rename(package / torch_ext._loading.build_folder(built))
+    path = package / torch_ext._loading.build_folder(built) / "_build_info.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "torch_version": built}))
     out = import_torch_ext(installed_copy, cwd=installed_copy)
     assert out.returncode != 0
     message = out.stderr.strip().splitlines()[-1]
-    assert message.startswith("ImportError: torch_ext was built for torch"), out.stderr
-    assert built in message and torch.__version__ in message
+    assert message.startswith(
+        f"ImportError: torch_ext has no build for the running torch {torch.__version__}"), out.stderr
+    assert f"carries builds for: torch {built} (" in message
     assert "pip install --no-build-isolation" in message
+
+
+def test_the_build_for_the_running_torch_is_loaded_among_several(installed_copy):
+    # A second build, for torch 2.99, whose files would fail to load if they were tried.
+    package = installed_copy / "torch_ext"
+    other = package / "_builds" / "torch2_99"
+    shutil.copytree(package / BUILD_FOLDER, other)
+    for extension in other.glob("_C*.so"):
+        extension.write_text("not a library")
+    info = other / "_build_info.json"
+    info.write_text(json.dumps({**json.loads(info.read_text()), "torch_version": "2.99.0"}))
+    code = textwrap.dedent("""\
+        import json, torch, torch_ext
+        assert torch_ext.thresholded_relu(torch.tensor([2.0, 0.5])).tolist() == [2.0, 0.0]
+        print(json.dumps({"C": torch_ext._C.__file__, "carried": sorted(torch_ext._loading.carried_builds())}))
+    """)
+    out = import_torch_ext(installed_copy, cwd=installed_copy, code=code)
+    assert out.returncode == 0, out.stderr
+    probe = json.loads(out.stdout)
+    assert Path(probe["C"]).parent == package / BUILD_FOLDER, probe
+    assert probe["carried"] == sorted([BUILD_FOLDER, "_builds/torch2_99"])
 
 
 def test_a_build_for_another_patch_release_loads_with_one_warning(installed_copy):
@@ -180,12 +207,13 @@ def test_an_undefined_symbol_becomes_a_clear_import_error(installed_copy, tmp_pa
     # What a binary built against another torch looks like to the loader.
     (tmp_path / "broken.c").write_text(
         "extern void torch_ext_probe_missing(void);\nvoid probe(void) { torch_ext_probe_missing(); }\n")
-    (extension,) = (installed_copy / "torch_ext").glob("_C*.so")
+    (extension,) = (installed_copy / "torch_ext" / BUILD_FOLDER).glob("_C*.so")
     run(["cc", "-shared", "-fPIC", "-o", str(extension), str(tmp_path / "broken.c")])
     out = import_torch_ext(installed_copy, cwd=installed_copy)
     assert out.returncode != 0
     message = out.stderr.strip().splitlines()[-1]
-    assert message.startswith("ImportError: torch_ext was built for torch"), out.stderr
+    assert message.startswith("ImportError: torch_ext's build for torch"), out.stderr
+    assert f"does not load into torch {torch.__version__}" in message
     assert "undefined symbol: torch_ext_probe_missing" in message
     assert "pip install --no-build-isolation" in message
 
@@ -252,22 +280,22 @@ def torch_minor() -> str:
     return ".".join(torch.__version__.split(".")[:2])
 
 
-def expected_label() -> str:
-    variant = f"cu{torch.version.cuda.replace('.', '')}" if torch.version.cuda else "cpu"
-    return f"pt{torch_minor().replace('.', '')}{variant}"
+def next_minor() -> str:
+    major, minor = torch_minor().split(".")
+    return f"{major}.{int(minor) + 1}"
 
 
 @pytest.mark.install_routes
-def test_wheel_names_its_torch_and_a_manylinux_platform(wheel_build):
+def test_wheel_has_a_public_version_and_a_manylinux_platform(wheel_build):
     name, version, python_tag, abi_tag, platform_tag = wheel_build.wheel.stem.split("-")
-    assert name == "torch_ext" and version == f"{VERSION}+{expected_label()}", wheel_build.wheel.name
+    assert name == "torch_ext" and version == VERSION, wheel_build.wheel.name
     assert re.fullmatch(r"manylinux_2_\d+_x86_64(\.manylinux.*)?", platform_tag), platform_tag
     assert python_tag == abi_tag == f"cp{sys.version_info.major}{sys.version_info.minor}"
     with zipfile.ZipFile(wheel_build.wheel) as whl:
         (metadata,) = [n for n in whl.namelist() if n.endswith(".dist-info/METADATA")]
         meta = email.parser.Parser().parsestr(whl.read(metadata).decode())
         requires = [r for r in meta.get_all("Requires-Dist") if "extra ==" not in r]
-        assert requires == [f"torch=={torch_minor()}.*"], requires
+        assert requires == [f"torch>={torch_minor()},<{next_minor()}"], requires  # what it carries
         assert meta["License-Expression"] == "BSD-3-Clause"
         assert not [n for n in whl.namelist() if ".libs/" in n], "grafted libraries"
     # The build showed CMake's progress and gave no deprecation warning of ours.
@@ -289,7 +317,8 @@ def test_wheel_libraries_carry_no_path_of_the_build_machine(wheel_build, tmp_pat
         runpaths[lib.name] = [e for m in re.findall(r"\((?:RUNPATH|RPATH)\).*\[(.*)\]", dynamic)
                               for e in m.split(":")]
         assert all(e.startswith("$ORIGIN") for e in runpaths[lib.name]), (lib, runpaths[lib.name])
-    assert "$ORIGIN/../../torch/lib" in runpaths["libtorch_ext_ops.so"]
+    # site-packages/torch_ext/_builds/<build>/lib -> site-packages/torch/lib
+    assert "$ORIGIN/../../../../torch/lib" in runpaths["libtorch_ext_ops.so"]
 
 
 def no_compiler_path(venv_python: Path) -> str:
@@ -329,9 +358,10 @@ def stand_in_wheel(folder: Path, name: str, version: str, requires: tuple[str, .
 
 
 @pytest.mark.install_routes
-def test_pip_picks_the_wheel_for_the_torch_and_refuses_another_minor(wheel_build, tmp_path):
-    """A --find-links folder with our wheel, a wheel of torch_ext for another torch minor, and
-    stand-ins for both torches: pip pairs each torch with its own torch_ext."""
+def test_pip_refuses_the_wheel_with_a_torch_it_carries_no_build_for(wheel_build, tmp_path):
+    """A --find-links folder with our wheel (built for this torch only) and stand-ins for this
+    torch and the next minor release: pip pairs the wheel with this torch, and refuses it with
+    the other, naming the range it carries."""
     links = tmp_path / "links"
     links.mkdir()
     shutil.copy2(wheel_build.wheel, links)
@@ -339,10 +369,8 @@ def test_pip_picks_the_wheel_for_the_torch_and_refuses_another_minor(wheel_build
     ours, other = f"{major}.{minor}.0", f"{major}.{minor + 1}.0"
     stand_in_wheel(links, "torch", ours)
     stand_in_wheel(links, "torch", other)
-    stand_in_wheel(links, "torch_ext", f"{VERSION}+pt{major}{minor + 1}cpu",
-                   (f"torch=={major}.{minor + 1}.*",))
 
-    def resolve(*requirements: str) -> subprocess.CompletedProcess:
+    def resolve(*requirements: str) -> tuple[subprocess.CompletedProcess, dict]:
         report = tmp_path / "report.json"
         report.unlink(missing_ok=True)
         out = subprocess.run(
@@ -356,13 +384,11 @@ def test_pip_picks_the_wheel_for_the_torch_and_refuses_another_minor(wheel_build
         return out, picked
 
     out, picked = resolve("torch_ext", f"torch=={ours}")
-    assert picked == {"torch": ours, "torch_ext": f"{VERSION}+{expected_label()}"}, out.stderr
+    assert picked == {"torch": ours, "torch_ext": VERSION}, out.stderr
     out, picked = resolve("torch_ext", f"torch=={other}")
-    assert picked["torch_ext"] == f"{VERSION}+pt{major}{minor + 1}cpu", out.stderr
-    # Our wheel itself, with the other torch: refused at install time, naming the pin.
-    out, picked = resolve(str(wheel_build.wheel), f"torch=={other}")
     assert out.returncode != 0
-    assert f"torch=={torch_minor()}.*" in out.stdout + out.stderr, out.stdout + out.stderr
+    said = out.stdout + out.stderr
+    assert f"<{next_minor()}" in said and f">={torch_minor()}" in said, said
 
 
 def cmake_cache(tree: Path) -> dict:
