@@ -66,7 +66,7 @@ ensure_python() {
     PYTHON="$TORCH_EXT_PYTHON"
   else
     local venv="$REPO_ROOT/.venv-torch$TORCH_VERSION" maker="${TORCH_EXT_VENV_PYTHON:-python3}"
-    local want packages=(setuptools wheel build ninja pytest hypothesis numpy onnx onnxscript onnxruntime)
+    local want packages=(setuptools wheel build ninja pytest hypothesis numpy onnx onnxscript onnxruntime 'keras==3.15.*' h5py)
     want="$("$maker" -c 'import sys; print(sys.version.split()[0])')"
     if [ ! -x "$venv/bin/python" ] || [ "$("$venv/bin/python" -c 'import sys; print(sys.version.split()[0])')" != "$want" ]; then
       log "creating $venv (Python $want) with torch==$TORCH_VERSION"
