@@ -52,6 +52,33 @@ def time_import(python: str, statement: str, folder: str) -> tuple[float, float,
     return wall, cpu, loaded
 
 
+def time_imports_abba(python: str, statements: dict[str, str], rounds: int, on_round=None
+                      ) -> tuple[dict[tuple[str, str], list[float]], dict[str, set[str]]]:
+    """Each statement timed once per round, each in a new interpreter started in an empty
+    folder, in ABBA order from round to round, after a warm-up round that is dropped.
+
+    Returns (kind, clock) -> seconds per round, for clock "wall" (what a user waits) and "cpu"
+    (the interpreter's CPU time: less disturbed by other work on a shared machine), and
+    kind -> the SUBSYSTEMS its statement loaded. ``on_round(index, {kind: (wall, cpu,
+    loaded)})`` is called after each measured round, in the order the round ran them."""
+    times = {(kind, clock): [] for kind in statements for clock in CLOCKS}
+    loaded = {kind: set() for kind in statements}
+    with tempfile.TemporaryDirectory() as folder:
+        for round_index in range(rounds + 1):
+            order = list(statements) if round_index % 2 == 0 else list(reversed(statements))
+            sample = {kind: time_import(python, statements[kind], folder) for kind in order}
+            for kind, (*_, modules) in sample.items():
+                loaded[kind].update(modules)
+            if round_index == 0:
+                continue  # warm-up
+            for kind, (wall, cpu, _) in sample.items():
+                times[kind, "wall"].append(wall)
+                times[kind, "cpu"].append(cpu)
+            if on_round:
+                on_round(round_index, sample)
+    return times, loaded
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -68,27 +95,12 @@ def main() -> None:
           f"{platform.machine()} {os.cpu_count()} CPUs, load average "
           f"{' '.join(f'{v:.1f}' for v in os.getloadavg())}")
 
-    # (kind, clock) -> seconds per round; clock "wall" (what a user waits) or "cpu" (this
-    # process's CPU time: less disturbed by other work on a shared machine)
-    times: dict[tuple[str, str], list[float]] = {
-        (kind, clock): [] for kind in STATEMENTS for clock in CLOCKS}
-    loaded: set[str] = set()
-    with tempfile.TemporaryDirectory() as folder:
-        for round_index in range(args.rounds + 1):
-            order = list(STATEMENTS) if round_index % 2 == 0 else list(reversed(STATEMENTS))
-            sample = {}
-            for kind in order:
-                *sample[kind], modules = time_import(args.python, STATEMENTS[kind], folder)
-                if kind == "torch_ext":
-                    loaded.update(modules)
-            if round_index == 0:
-                continue  # warm-up
-            for kind in STATEMENTS:
-                for clock, seconds in zip(CLOCKS, sample[kind]):
-                    times[kind, clock].append(seconds)
-            print(f"round {round_index:2d}: " + ", ".join(
-                f"import {kind} {wall:.3f} s wall / {cpu:.3f} s CPU"
-                for kind, (wall, cpu) in sample.items()))
+    def show(round_index, sample):
+        print(f"round {round_index:2d}: " + ", ".join(
+            f"import {kind} {wall:.3f} s wall / {cpu:.3f} s CPU"
+            for kind, (wall, cpu, _) in sample.items()))
+
+    times, loaded = time_imports_abba(args.python, STATEMENTS, args.rounds, show)
 
     print()
     for clock in CLOCKS:
@@ -99,7 +111,7 @@ def main() -> None:
               f"torch_ext {ext_median:.3f} s (+{ext_median - torch_median:.3f} s); ratio of "
               f"medians {ext_median / torch_median:.3f}, median of per-round ratios "
               f"{statistics.median(ratios):.3f} (target <= 1.10)")
-    print("subsystems loaded by import torch_ext:", ", ".join(sorted(loaded)) or "none")
+    print("subsystems loaded by import torch_ext:", ", ".join(sorted(loaded["torch_ext"])) or "none")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
 
 (a) Import cost: ``import torch_ext.keras`` against ``import torch_ext, keras`` (the same
     packages without this module), each sample a fresh interpreter (benchmarks/import_time.py's
-    ``time_import``), alternating in ABBA order, after a warm-up pair; medians of wall and CPU
+    ``time_imports_abba``), alternating in ABBA order, after a warm-up pair; medians of wall and CPU
     time, and of the per-round ratios.
 (b) One training step (``model.train_on_batch``, the step ``fit`` runs) of
     Input(256) -> Dense(256) -> activation -> Dense(10), batch 256, SGD, MSE: the model with
@@ -30,7 +30,7 @@ os.environ["KERAS_BACKEND"] = "torch"  # before Keras is imported, here and in t
 import numpy as np
 import torch
 
-from import_time import time_import  # benchmarks/import_time.py
+from import_time import CLOCKS, time_imports_abba  # benchmarks/import_time.py
 from run import measure_interleaved  # benchmarks/run.py, the harness
 
 THETA = 0.5
@@ -38,18 +38,9 @@ IMPORTS = {"torch_ext.keras": "import torch_ext.keras", "keras": "import torch_e
 
 
 def import_times(rounds: int) -> dict:
-    times = {(kind, clock): [] for kind in IMPORTS for clock in ("wall", "cpu")}
-    with tempfile.TemporaryDirectory() as folder:
-        for round_index in range(rounds + 1):
-            order = list(IMPORTS) if round_index % 2 == 0 else list(reversed(IMPORTS))
-            sample = {kind: time_import(sys.executable, IMPORTS[kind], folder)[:2] for kind in order}
-            if round_index == 0:
-                continue  # warm-up
-            for kind, (wall, cpu) in sample.items():
-                times[kind, "wall"].append(wall)
-                times[kind, "cpu"].append(cpu)
+    times, _ = time_imports_abba(sys.executable, IMPORTS, rounds)
     rows = {}
-    for clock in ("wall", "cpu"):
+    for clock in CLOCKS:
         ours, keras_only = times["torch_ext.keras", clock], times["keras", clock]
         rows[clock] = {"torch_ext.keras_s": statistics.median(ours),
                        "keras_s": statistics.median(keras_only),
