@@ -197,6 +197,25 @@ def test_gradients_equal_those_of_relu_threshold_model():
         assert_bitwise_equal(a, b)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+def test_layer_gradient_equals_native_threshold_on_a_view(dtype):
+    """The layer alone on a non-contiguous view, against F.threshold on the same graph."""
+    base = (torch.randn(6, 40, dtype=torch.float64) * 2).to(dtype)
+    base[0, :4] = torch.tensor([THETA, -0.0, math.nan, math.inf], dtype=dtype)
+    upstream = torch.linspace(-1, 1, base.numel(), dtype=dtype).reshape(40, 6)
+    results = []
+    for fn in (ThresholdedReLU(THETA, dtype=str(dtype).split(".")[1]),
+               lambda t: torch.nn.functional.threshold(t, THETA, 0.0)):
+        leaf = base.clone().requires_grad_()
+        view = (leaf * 1).t()  # a non-leaf, non-contiguous view
+        out = fn(view)
+        (grad,) = torch.autograd.grad(out, leaf, upstream)
+        results.append((out.detach(), grad))
+    for ours, native in zip(*results):
+        assert_bitwise_equal(ours, native)
+    assert results[0][1].abs().sum() > 0
+
+
 # ---- saving and loading ----
 
 def test_keras_file_loads_in_a_fresh_process_without_custom_objects(tmp_path):
