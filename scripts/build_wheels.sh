@@ -51,7 +51,7 @@ check_wheel() {  # <wheel>
       esac
     done
   done < <(find "$dir" -name '*.so*' -type f)
-  for so in "$dir"/torch_ext/_builds/*/lib/libtorch_ext_ops.so; do
+  for so in "$dir"/torch_ext/_builds/*/lib/libtorch_ext_ops*.so; do
     readelf -d "$so" | grep -qF '$ORIGIN/../../../../torch/lib' \
       || { echo "$wheel: ${so#"$dir"/} does not look in site-packages/torch/lib" >&2; return 1; }
   done

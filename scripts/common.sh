@@ -60,13 +60,21 @@ ensure_system_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# The virtual environment for TORCH_VERSION and the Python of TORCH_EXT_VENV_PYTHON (default
+# python3): .venv-torch<version>-py<major.minor>, one per pair, so that the wheels of two
+# Pythons (scripts/build_wheels.sh) each keep their own.
+venv_dir() {
+  printf '%s/.venv-torch%s-py%s\n' "$REPO_ROOT" "$TORCH_VERSION" \
+    "$("${TORCH_EXT_VENV_PYTHON:-python3}" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+}
+
 # Sets PYTHON: the given interpreter, or a virtual env with the requested torch.
 ensure_python() {
   if [ -n "${TORCH_EXT_PYTHON:-}" ]; then
     PYTHON="$TORCH_EXT_PYTHON"
   else
-    local venv="$REPO_ROOT/.venv-torch$TORCH_VERSION" maker="${TORCH_EXT_VENV_PYTHON:-python3}"
-    local want packages=(setuptools wheel build ninja pytest hypothesis numpy onnx onnxscript onnxruntime 'keras==3.15.*' h5py)
+    local venv want maker="${TORCH_EXT_VENV_PYTHON:-python3}" packages=(setuptools wheel build ninja pytest hypothesis numpy onnx onnxscript onnxruntime 'keras==3.15.*' h5py)
+    venv="$(venv_dir)"
     want="$("$maker" -c 'import sys; print(sys.version.split()[0])')"
     if [ ! -x "$venv/bin/python" ] || [ "$("$venv/bin/python" -c 'import sys; print(sys.version.split()[0])')" != "$want" ]; then
       log "creating $venv (Python $want) with torch==$TORCH_VERSION"

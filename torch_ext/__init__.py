@@ -31,8 +31,9 @@ cmake_prefix_path: str = _os.path.join(_os.path.dirname(__file__), "share", "cma
 #: Version of torch the compiled code was built against.
 built_with_torch: str = _C.torch_version
 
-#: Whether the CUDA kernels are compiled in.
-built_with_cuda: bool = _C.cuda_kernels
+#: Whether the CUDA kernels are loaded: the build has them (a CUDA build of torch) and the
+#: running torch has CUDA.
+built_with_cuda: bool = _C.cuda_kernels()
 
 __all__ = [
     "ThresholdedReLU",

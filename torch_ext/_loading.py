@@ -4,13 +4,15 @@ library) built for the running torch, after checking that the package carries on
 PyTorch promises no C++ ABI between minor releases: a binary built for torch 2.13 may load
 into 2.14 and misbehave, or fail with an undefined symbol. So the package holds one build per
 torch ``major.minor`` it supports, each in a folder of its own (:func:`build_folder`, e.g.
-``_builds/torch2_13``: ``_C``, ``lib/libtorch_ext_ops.so``, its CMake package, and
+``_builds/torch2_13``: ``_C``, ``lib/libtorch_ext_ops.so``, on a CUDA build of torch
+``lib/libtorch_ext_ops_cuda.so`` with the CUDA kernels, its CMake package, and
 ``_build_info.json`` naming the torch it was built against). A pip install from source carries
 the one build for the torch it was built with; a wheel made by ``scripts/build_wheels.sh``
 carries several. The build for the running torch's minor release is loaded (a build for
-another patch release of it loads with one warning naming both versions); for a torch with no
-build, and for any failure to load one, ``import torch_ext`` raises an ImportError that names
-the running torch, the builds carried, and how to build from source.
+another patch release of it loads with one warning naming both versions), with its CUDA
+kernels where the running torch has CUDA; for a torch with no build, and for any failure to
+load one, ``import torch_ext`` raises an ImportError that names the running torch, the builds
+carried, and how to build from source.
 """
 
 from __future__ import annotations
@@ -116,7 +118,11 @@ def load_compiled(package_path: list[str]) -> ModuleType:
     versions = f"torch_ext's build for {_describe(info)} does not load into torch {running}"
     try:
         from . import _C
-    except ImportError as e:
+        # The CUDA kernels are a library of their own, which needs torch's CUDA libraries: a
+        # CPU-only torch of the same release runs the CPU kernels of a CUDA build.
+        if info["cuda"] and torch.version.cuda:
+            torch.ops.load_library(os.path.join(folder, "lib", "libtorch_ext_ops_cuda.so"))
+    except (ImportError, OSError) as e:
         raise ImportError(f"{versions}: {e}. {_BUILD_FROM_SOURCE}") from e
     if _base_version(built) != _base_version(running):
         warnings.warn(f"torch_ext was built for torch {built}; torch {running} is running. Same "

@@ -144,7 +144,11 @@ at::Tensor thresholded_relu_backward(
 }
 
 BuildInfo build_info() {
-  return BuildInfo{TORCH_EXT_TORCH_VERSION, TORCH_EXT_WITH_CUDA != 0};
+  // The CUDA kernels register themselves when libtorch_ext_ops_cuda is loaded (see
+  // CMakeLists.txt): ask the dispatcher rather than this library's build flags.
+  static const auto op =
+      c10::Dispatcher::singleton().findSchemaOrThrow("torch_ext::thresholded_relu", "");
+  return BuildInfo{TORCH_EXT_TORCH_VERSION, op.hasKernelForDispatchKey(c10::DispatchKey::CUDA)};
 }
 
 namespace {

@@ -39,7 +39,8 @@ PYBIND11_MODULE(_C, m) {
       "The value of `dtype` to compare x against so that `x <= it` holds exactly when "
       "x <= theta: the largest value <= theta (floor(theta) for integers). Used to write "
       "exact thresholds into exported graphs.");
-  const torch_ext::BuildInfo info = torch_ext::build_info();
-  m.attr("torch_version") = info.torch_version;
-  m.attr("cuda_kernels") = info.cuda_kernels;
+  m.attr("torch_version") = torch_ext::build_info().torch_version;
+  // A function: the CUDA kernels' library is loaded after this module (torch_ext/_loading.py).
+  m.def("cuda_kernels", [] { return torch_ext::build_info().cuda_kernels; },
+        "Whether the CUDA kernels are registered.");
 }

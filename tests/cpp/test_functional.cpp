@@ -195,9 +195,11 @@ TEST(Functional, BuildInfo) {
   const auto info = torch_ext::build_info();
   // The library was compiled against the same LibTorch as this program.
   EXPECT_EQ(info.torch_version, std::string(TORCH_VERSION));
-  // cuda_kernels says whether a CUDA kernel is registered.
+  // The CUDA kernels are registered exactly when the build system linked their library
+  // (TorchExt_CUDA: the build has them and the Torch found has CUDA).
+  EXPECT_EQ(info.cuda_kernels, TORCH_EXT_CUDA_LINKED != 0);
   const auto op = c10::Dispatcher::singleton().findSchemaOrThrow("torch_ext::thresholded_relu", "");
-  EXPECT_EQ(info.cuda_kernels, op.hasKernelForDispatchKey(c10::DispatchKey::CUDA));
+  EXPECT_EQ(op.hasKernelForDispatchKey(c10::DispatchKey::CUDA), TORCH_EXT_CUDA_LINKED != 0);
   if (torch::cuda::is_available()) {
     EXPECT_TRUE(info.cuda_kernels) << "a GPU is present but the CUDA kernels are not compiled in";
   }

@@ -30,7 +30,8 @@ at::Tensor thresholded_relu_backward(
 /// Facts about the build of this library.
 struct BuildInfo {
   std::string torch_version;  ///< version of the LibTorch headers it was compiled against
-  bool cuda_kernels;          ///< whether the CUDA kernels are compiled in
+  bool cuda_kernels;          ///< whether the CUDA kernels are registered (their library,
+                              ///< libtorch_ext_ops_cuda, is loaded)
 };
 BuildInfo build_info();
 
