@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the torch_ext wheel for one Python, carrying a build for each torch given:
 #   scripts/build_wheels.sh [--torch 2.11.0,2.13.0,2.15.0] [--out DIR]   (DIR defaults to dist/)
-# Each torch gets the virtual environment scripts/run_tests.sh makes for it (.venv-torch<version>,
+# Each torch gets the virtual environment scripts/run_tests.sh makes for it (.venv-torch<version>-py<X.Y>,
 # with the Python of TORCH_EXT_VENV_PYTHON, default python3) and its own CMake tree under build/,
 # both reused by later runs; without --torch, the one torch of TORCH_VERSION or TORCH_EXT_PYTHON
 # (as for scripts/run_tests.sh). The per-torch wheels are merged into one

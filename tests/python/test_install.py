@@ -310,7 +310,11 @@ def test_wheel_libraries_carry_no_path_of_the_build_machine(wheel_build, tmp_pat
     with zipfile.ZipFile(wheel_build.wheel) as whl:
         whl.extractall(tmp_path)
     libraries = sorted(p for p in tmp_path.rglob("*.so*") if p.is_file())
-    assert {p.name for p in libraries} >= {"libtorch_ext_ops.so"}
+    (info,) = tmp_path.glob("torch_ext/_builds/*/_build_info.json")
+    expected = {"libtorch_ext_ops.so"}
+    if json.loads(info.read_text())["cuda"]:
+        expected.add("libtorch_ext_ops_cuda.so")
+    assert {p.name for p in libraries if p.name.startswith("libtorch_ext")} == expected
     runpaths = {}
     for lib in libraries:
         dynamic = run(["readelf", "-d", str(lib)]).stdout
@@ -318,7 +322,8 @@ def test_wheel_libraries_carry_no_path_of_the_build_machine(wheel_build, tmp_pat
                               for e in m.split(":")]
         assert all(e.startswith("$ORIGIN") for e in runpaths[lib.name]), (lib, runpaths[lib.name])
     # site-packages/torch_ext/_builds/<build>/lib -> site-packages/torch/lib
-    assert "$ORIGIN/../../../../torch/lib" in runpaths["libtorch_ext_ops.so"]
+    for name in expected:
+        assert "$ORIGIN/../../../../torch/lib" in runpaths[name], name
 
 
 def no_compiler_path(venv_python: Path) -> str:
