@@ -68,12 +68,14 @@ venv_dir() {
     "$("${TORCH_EXT_VENV_PYTHON:-python3}" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 }
 
-# Sets PYTHON: the given interpreter, or a virtual env with the requested torch.
+# Sets PYTHON: the given interpreter, or a virtual env with the requested torch, the build's
+# requirements (pyproject.toml's build-system.requires: a venv of Python 3.11 comes with an
+# older setuptools, which only some torch releases' dependencies upgrade) and the tests'.
 ensure_python() {
   if [ -n "${TORCH_EXT_PYTHON:-}" ]; then
     PYTHON="$TORCH_EXT_PYTHON"
   else
-    local venv want maker="${TORCH_EXT_VENV_PYTHON:-python3}" packages=(setuptools wheel build ninja pytest hypothesis numpy onnx onnxscript onnxruntime 'keras==3.15.*' h5py)
+    local venv want maker="${TORCH_EXT_VENV_PYTHON:-python3}" packages=('setuptools>=77' wheel build ninja pytest hypothesis numpy onnx onnxscript onnxruntime 'keras==3.15.*' h5py)
     venv="$(venv_dir)"
     want="$("$maker" -c 'import sys; print(sys.version.split()[0])')"
     if [ ! -x "$venv/bin/python" ] || [ "$("$venv/bin/python" -c 'import sys; print(sys.version.split()[0])')" != "$want" ]; then
