@@ -60,7 +60,7 @@ check_wheel() {  # <wheel>
 
 ensure_system_packages
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+trap 'end_unfinished_stage $?; rm -rf "$work"' EXIT
 build_one() {  # builds the wheel for PYTHON's torch into $work/built/<torch version>/
   local version
   version="$("$PYTHON" -c 'import torch; print(torch.__version__)')"

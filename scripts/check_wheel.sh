@@ -25,7 +25,7 @@ done
 [ -n "$carried" ] || usage
 
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+trap 'end_unfinished_stage $?; rm -rf "$work"' EXIT
 
 fresh_venv() {  # <torch version>: prints the python of a new venv with that torch
   local venv="$work/venv-$1"
@@ -95,6 +95,7 @@ check_carried() {  # <torch version>
   build_cmake_project "$dir" "$dir/build" "$prefix" >"$dir/build.log" 2>&1 || { cat "$dir/build.log"; return 1; }
   "$dir/build/consumer"
   echo "torch $1: a C++ program built with find_package(TorchExt) ran the operator and its gradient"
+  rm -rf "$work/venv-$1"  # several GB with a CUDA torch: gone before the next venv is made
 }
 
 check_uncarried() {  # <torch version>
@@ -113,6 +114,7 @@ check_uncarried() {  # <torch version>
     echo "import torch_ext beside torch $1 gave exit status $status and: $out" >&2; return 1
   fi
   echo "torch $1: $(tail -n1 <<<"$out")"
+  rm -rf "$work/venv-$1"
 }
 
 for version in ${carried//,/ }; do

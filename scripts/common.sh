@@ -17,19 +17,27 @@ log() { printf '\n==> %s\n' "$*"; }
 
 # Runs "$@" as a named stage and reports its time (CI's log and summary read these lines).
 stage() {  # <name> <command> [args...]
-  local name="$1" start=$SECONDS status
+  TORCH_EXT_STAGE="$1" TORCH_EXT_STAGE_START=$SECONDS
   shift
-  log "$name"
+  log "$TORCH_EXT_STAGE"
   "$@"
-  status=$?  # non-zero here only where errexit is off (a caller's `if` or `||`)
-  local seconds=$(( SECONDS - start )) result=""
-  [ "$status" -eq 0 ] || result=" (FAILED, exit $status)"
-  printf '<== %s: %d s%s\n' "$name" "$seconds" "$result"
-  if [ -n "${TORCH_EXT_STAGE_LOG:-}" ]; then
-    printf '%d\t%s%s\n' "$seconds" "$name" "$result" >>"$TORCH_EXT_STAGE_LOG"
-  fi
-  return "$status"
+  end_stage $?  # non-zero here only where errexit is off (a caller's `if` or `||`)
 }
+end_stage() {  # <exit status>
+  local seconds=$(( SECONDS - TORCH_EXT_STAGE_START )) result=""
+  [ "$1" -eq 0 ] || result=" (FAILED, exit $1)"
+  printf '<== %s: %d s%s\n' "$TORCH_EXT_STAGE" "$seconds" "$result"
+  if [ -n "${TORCH_EXT_STAGE_LOG:-}" ]; then
+    printf '%d\t%s%s\n' "$seconds" "$TORCH_EXT_STAGE" "$result" >>"$TORCH_EXT_STAGE_LOG"
+  fi
+  unset TORCH_EXT_STAGE
+  return "$1"
+}
+# A stage that errexit ends gets its FAILED line too: a script's EXIT trap calls this first.
+end_unfinished_stage() {  # <exit status>
+  if [ -n "${TORCH_EXT_STAGE:-}" ]; then end_stage "$1" || true; fi
+}
+trap 'end_unfinished_stage $?' EXIT
 
 # CMake picks up these launchers for every project it configures from here on: setup.py's
 # build, the test and sanitizer builds, and the builds the install-route tests make from
