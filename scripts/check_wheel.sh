@@ -30,7 +30,7 @@ trap 'end_unfinished_stage $?; rm -rf "$work"' EXIT
 fresh_venv() {  # <torch version>: prints the python of a new venv with that torch
   local venv="$work/venv-$1"
   "${TORCH_EXT_VENV_PYTHON:-python3}" -m venv "$venv"
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check "torch==$1" numpy >&2
+  pip_install_from_index "$venv/bin/python" "torch==$1" numpy >&2
   echo "$venv/bin/python"
 }
 

@@ -94,9 +94,22 @@ ensure_python() {
     if ! "$PYTHON" -c "import torch, sys; sys.exit(not torch.__version__.startswith('$TORCH_VERSION'))" 2>/dev/null; then
       packages=("torch==$TORCH_VERSION" "${packages[@]}")
     fi
-    "$PYTHON" -m pip install -q --disable-pip-version-check "${packages[@]}"
+    pip_install_from_index "$PYTHON" "${packages[@]}"
   fi
   "$PYTHON" -c "import torch; print('torch', torch.__version__, '| CUDA available:', torch.cuda.is_available())"
+}
+
+# pip install <packages> from the registries into <python>'s environment. A CUDA build of torch
+# is several GB from PyPI, downloaded anew by each venv (pip's cache here keeps none of it), so
+# a dropped download gets two more tries.
+pip_install_from_index() {  # <python> <pip install arguments...>
+  local try
+  for try in 1 2 3; do
+    "$1" -m pip install -q --disable-pip-version-check "${@:2}" && return 0
+    echo "pip install ${*:2}: failed (try $try of 3)" >&2
+    [ "$try" -eq 3 ] || sleep 20
+  done
+  return 1
 }
 
 # Builds and installs the package (library, extension, headers, CMake config) into PYTHON.

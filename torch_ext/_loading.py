@@ -50,7 +50,8 @@ def build_folder(torch_version: str) -> str:
 
 
 def _describe(info: dict) -> str:
-    kernels = f"CUDA {info['cuda']}" if info.get("cuda") else "CPU"
+    # The CUDA version is nvcc's, which may differ from the torch build's (2.15.0+cu132).
+    kernels = f"CUDA kernels compiled with CUDA {info['cuda']}" if info.get("cuda") else "CPU only"
     return f"torch {info['torch_version']} ({kernels})"
 
 

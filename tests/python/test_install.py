@@ -156,7 +156,9 @@ def test_a_torch_without_a_build_is_refused_naming_the_builds_carried(installed_
     message = out.stderr.strip().splitlines()[-1]
     assert message.startswith(
         f"ImportError: torch_ext has no build for the running torch {torch.__version__}"), out.stderr
-    assert f"carries builds for: torch {built} (" in message
+    cuda = json.loads(path.read_text())["cuda"]  # nvcc's version, not the torch build's
+    kernels = f"CUDA kernels compiled with CUDA {cuda}" if cuda else "CPU only"
+    assert f"carries builds for: torch {built} ({kernels})" in message
     assert "pip install --no-build-isolation" in message
 
 
