@@ -95,7 +95,7 @@ check_carried() {  # <torch version>
   build_cmake_project "$dir" "$dir/build" "$prefix" >"$dir/build.log" 2>&1 || { cat "$dir/build.log"; return 1; }
   "$dir/build/consumer"
   echo "torch $1: a C++ program built with find_package(TorchExt) ran the operator and its gradient"
-  rm -rf "$work/venv-$1"  # several GB with a CUDA torch: gone before the next venv is made
+  rm -rf "${python%/bin/python}"  # its venv, several GB with a CUDA torch: gone before the next
 }
 
 check_uncarried() {  # <torch version>
@@ -114,7 +114,7 @@ check_uncarried() {  # <torch version>
     echo "import torch_ext beside torch $1 gave exit status $status and: $out" >&2; return 1
   fi
   echo "torch $1: $(tail -n1 <<<"$out")"
-  rm -rf "$work/venv-$1"
+  rm -rf "${python%/bin/python}"
 }
 
 for version in ${carried//,/ }; do
